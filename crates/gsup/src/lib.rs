@@ -1,0 +1,1 @@
+//! IPA framing and GSUP messages (being written).

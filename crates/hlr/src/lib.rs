@@ -1,0 +1,1 @@
+//! HLR/AuC (being written).

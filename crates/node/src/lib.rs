@@ -1,0 +1,1 @@
+//! Service drivers (being written).
