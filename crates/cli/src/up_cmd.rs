@@ -1,0 +1,76 @@
+//! `telsec up`: every service on its embedded defaults, in one process.
+//!
+//! Today that is the HLR (GSUP on loopback, SQLite under the data directory).
+//! On a fresh machine it creates the data directory and a key-encryption key
+//! file, so the first run needs no set-up at all.
+
+use clap::Args;
+use telsec_hlr::{Auc, AucConfig, HlrConfig, HlrCore};
+use telsec_node::config::Config;
+use telsec_node::hlr_service;
+use telsec_node::kek::IfMissing;
+use tracing::info;
+
+#[derive(Debug, Args)]
+pub struct UpArgs {}
+
+pub fn run(_args: UpArgs, config: &Config) -> anyhow::Result<()> {
+    serve_until_signal(config, IfMissing::Create)
+}
+
+/// Build the HLR from the config and serve it until SIGINT/SIGTERM.
+pub fn serve_until_signal(config: &Config, if_missing: IfMissing) -> anyhow::Result<()> {
+    let store = crate::hlr_cmd::open_store(config, if_missing)?;
+    let subscribers = store.subscriber_count()?;
+    let auc = Auc::new(
+        store,
+        AucConfig {
+            lease_size: config.hlr.sqn_lease,
+            ..AucConfig::default()
+        },
+    )?;
+    let hlr_config = HlrConfig {
+        ipa_name: config.hlr.unit_name.clone(),
+        max_vectors_per_request: usize::from(config.hlr.max_vectors),
+        ..HlrConfig::default()
+    };
+    let core = HlrCore::new(auc, hlr_config, rand::make_rng::<rand::rngs::StdRng>());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let running = hlr_service::start(config.hlr.gsup_listen, core).await?;
+        info!(
+            gsup = %running.local_addr(),
+            data_dir = %config.data_dir.display(),
+            subscribers,
+            "telsec is up; Ctrl-C stops it"
+        );
+        wait_for_signal().await;
+        info!("stopping");
+        running.shutdown().await;
+        anyhow::Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

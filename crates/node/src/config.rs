@@ -1,0 +1,242 @@
+//! The TOML configuration of every telsec service, with the defaults that let
+//! `telsec up` run on a fresh machine with no file at all.
+//!
+//! Every field has a default; a config file only names what it changes.
+//! `telsec config` prints [`Config::documented_default`], which is this
+//! structure with a comment per field, so the defaults are documented in one
+//! place and cannot drift from the code (a test parses it back).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Errors reading or checking a configuration file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file named on the command line.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped fields.
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        /// The file named on the command line.
+        path: PathBuf,
+        /// What the TOML parser said, with the line.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is well-typed but out of range.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where services keep their state (databases, generated keys).
+    pub data_dir: PathBuf,
+    /// Logging.
+    pub log: LogConfig,
+    /// The HLR/AuC.
+    pub hlr: HlrConfig,
+}
+
+/// Logging options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `telsec_hlr=debug,info`. `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// HLR/AuC options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HlrConfig {
+    /// GSUP-over-IPA listen address. osmo-hlr's clients expect port 4222.
+    pub gsup_listen: SocketAddr,
+    /// Subscriber database, relative to `data_dir` unless absolute.
+    pub database: PathBuf,
+    /// Environment variable holding the key-encryption key (64 hex digits).
+    pub kek_env: String,
+    /// File holding the KEK (64 hex digits), used when the variable is unset.
+    /// Relative to `data_dir` unless absolute. `telsec up` creates it (mode
+    /// 0600) on first start when neither source exists.
+    pub kek_file: PathBuf,
+    /// SEQ values reserved per database write (see ARCHITECTURE.md, "SQN
+    /// leases"). Larger is faster; each restart skips at most this many.
+    pub sqn_lease: u32,
+    /// Most vectors one SendAuthInfo may ask for (GSUP carries at most 5).
+    pub max_vectors: u8,
+    /// IPA unit name the HLR announces, and sends as GSUP source name.
+    pub unit_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("telsec-data"),
+            log: LogConfig::default(),
+            hlr: HlrConfig::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+impl Default for HlrConfig {
+    fn default() -> Self {
+        HlrConfig {
+            gsup_listen: SocketAddr::from(([127, 0, 0, 1], 4222)),
+            database: PathBuf::from("hlr.db"),
+            kek_env: "TELSEC_HLR_KEK".to_owned(),
+            kek_file: PathBuf::from("hlr.kek"),
+            sqn_lease: 32,
+            max_vectors: 5,
+            unit_name: "telsec-hlr".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Read a config file; fields it leaves out keep their defaults.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Check the ranges that types alone do not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.hlr.sqn_lease == 0 || self.hlr.sqn_lease > 1 << 20 {
+            return Err(ConfigError::Invalid(
+                "hlr.sqn_lease must be 1..=1048576".into(),
+            ));
+        }
+        if !(1..=5).contains(&self.hlr.max_vectors) {
+            return Err(ConfigError::Invalid(
+                "hlr.max_vectors must be 1..=5 (a GSUP message carries at most 5 tuples)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A path from the config, resolved against `data_dir` when relative.
+    pub fn in_data_dir(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.data_dir.join(path)
+        }
+    }
+
+    /// The default configuration as TOML with a comment on every field.
+    pub fn documented_default() -> String {
+        let d = Config::default();
+        format!(
+            r#"# telsec configuration. Every field is optional; shown here with its default.
+
+# Where services keep their state (databases, generated keys).
+data_dir = "{data_dir}"
+
+[log]
+# "text" for people, "json" for log collectors (one object per line).
+format = "text"
+# A tracing filter such as "info" or "telsec_hlr=debug,info". RUST_LOG overrides it.
+filter = "{filter}"
+
+[hlr]
+# GSUP over IPA. osmo-msc/osmo-sgsn and telsec's services connect here.
+gsup_listen = "{listen}"
+# Subscriber database (SQLite), relative to data_dir unless absolute.
+database = "{database}"
+# The key-encryption key (64 hex digits) protecting Ki/K/OP/OPc at rest is read
+# from this environment variable ...
+kek_env = "{kek_env}"
+# ... or, when it is unset, from this file (relative to data_dir). `telsec up`
+# creates the file with mode 0600 on first start; keep it off the database's disk
+# in production.
+kek_file = "{kek_file}"
+# SEQ values reserved per database write. No SQN is ever issued twice, even
+# after kill -9; a restart skips at most this many.
+sqn_lease = {lease}
+# Most vectors one SendAuthInfo answer carries (GSUP allows 1..=5).
+max_vectors = {max_vectors}
+# IPA unit name the HLR announces.
+unit_name = "{unit_name}"
+"#,
+            data_dir = d.data_dir.display(),
+            filter = d.log.filter,
+            listen = d.hlr.gsup_listen,
+            database = d.hlr.database.display(),
+            kek_env = d.hlr.kek_env,
+            kek_file = d.hlr.kek_file.display(),
+            lease = d.hlr.sqn_lease,
+            max_vectors = d.hlr.max_vectors,
+            unit_name = d.hlr.unit_name,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_default_parses_back_to_default() {
+        let parsed: Config = toml::from_str(&Config::documented_default()).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let parsed: Config = toml::from_str("[hlr]\nsqn_lease = 7\n").unwrap();
+        assert_eq!(parsed.hlr.sqn_lease, 7);
+        assert_eq!(parsed.hlr.gsup_listen, HlrConfig::default().gsup_listen);
+    }
+
+    #[test]
+    fn unknown_field_is_refused() {
+        assert!(toml::from_str::<Config>("[hlr]\nsqn_leese = 7\n").is_err());
+    }
+
+    #[test]
+    fn zero_lease_is_invalid() {
+        let mut c = Config::default();
+        c.hlr.sqn_lease = 0;
+        assert!(c.validate().is_err());
+    }
+}
