@@ -90,7 +90,7 @@ impl OsmoHlr {
         let mut s = TcpStream::connect(self.vty).unwrap();
         s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
         let mut out = Vec::new();
-        let mut drain = |s: &mut TcpStream, out: &mut Vec<u8>| {
+        let drain = |s: &mut TcpStream, out: &mut Vec<u8>| {
             let mut buf = [0u8; 4096];
             let deadline = Instant::now() + Duration::from_secs(5);
             // Read until the prompt comes back.
