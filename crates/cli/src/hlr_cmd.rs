@@ -28,6 +28,8 @@ pub enum HlrCommand {
     Subscriber(SubscriberCommand),
     /// Ask a GSUP HLR (telsec's or osmo-hlr) for authentication vectors; prints JSON.
     Query(QueryArgs),
+    /// Measure SendAuthInfo throughput of a GSUP HLR (telsec's or osmo-hlr); prints JSON.
+    Bench(crate::hlr_bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +199,7 @@ pub fn run(cmd: HlrCommand, config: &Config) -> anyhow::Result<()> {
         }
         HlrCommand::Subscriber(cmd) => subscriber(cmd, config),
         HlrCommand::Query(args) => query(args),
+        HlrCommand::Bench(args) => crate::hlr_bench::run(args),
     }
 }
 

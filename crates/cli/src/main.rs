@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod auth_cmd;
 mod exit;
 mod hex_arg;
+mod hlr_bench;
 mod hlr_cmd;
 mod logging;
 mod up_cmd;
