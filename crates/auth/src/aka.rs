@@ -186,10 +186,39 @@ pub fn generate_vector<A: AkaAlgorithm + ?Sized>(
     amf: &[u8; 2],
 ) -> AuthVector {
     let sqn_bytes = sqn.to_bytes();
-    let mac_a = alg.f1(rand, &sqn_bytes, amf);
-    let keys = alg.f2345(rand);
+    let (mac_a, keys) = alg.f1_f2345(rand, &sqn_bytes, amf);
+    assemble_vector(rand, &sqn_bytes, amf, mac_a, &keys)
+}
+
+/// Vectors for many (RAND, SQN) pairs with one AMF, in order: the AuC's
+/// path, letting the algorithm interleave its work across vectors
+/// ([`AkaAlgorithm::f1_f2345_batch`]).
+pub fn generate_vectors<A: AkaAlgorithm + ?Sized>(
+    alg: &A,
+    inputs: &[([u8; 16], Sqn)],
+    amf: &[u8; 2],
+) -> Vec<AuthVector> {
+    let raw: Vec<([u8; 16], [u8; 6])> = inputs
+        .iter()
+        .map(|(rand, sqn)| (*rand, sqn.to_bytes()))
+        .collect();
+    let mut outputs = Vec::with_capacity(raw.len());
+    alg.f1_f2345_batch(&raw, amf, &mut outputs);
+    raw.iter()
+        .zip(&outputs)
+        .map(|((rand, sqn), (mac_a, keys))| assemble_vector(rand, sqn, amf, *mac_a, keys))
+        .collect()
+}
+
+fn assemble_vector(
+    rand: &[u8; 16],
+    sqn: &[u8; 6],
+    amf: &[u8; 2],
+    mac_a: [u8; 8],
+    keys: &AkaKeys,
+) -> AuthVector {
     let autn = Autn {
-        sqn_xor_ak: xor6(&sqn_bytes, &keys.ak),
+        sqn_xor_ak: xor6(sqn, &keys.ak),
         amf: *amf,
         mac_a,
     };

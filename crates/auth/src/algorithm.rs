@@ -64,4 +64,26 @@ pub trait AkaAlgorithm {
     fn f2345(&self, rand: &[u8; 16]) -> AkaKeys;
     /// f5*: anonymity key for resynchronisation (AUTS).
     fn f5_star(&self, rand: &[u8; 16]) -> [u8; 6];
+
+    /// f1 and f2..f5 for one quintet. An implementation overrides this when
+    /// it can share work between the two (Milenage computes TEMP once).
+    fn f1_f2345(&self, rand: &[u8; 16], sqn: &[u8; 6], amf: &[u8; 2]) -> ([u8; 8], AkaKeys) {
+        (self.f1(rand, sqn, amf), self.f2345(rand))
+    }
+
+    /// [`AkaAlgorithm::f1_f2345`] for many (RAND, SQN) pairs, appended to
+    /// `out` in order. The AuC asks for all vectors of a request at once so
+    /// that an implementation can keep its cipher's pipeline full.
+    fn f1_f2345_batch(
+        &self,
+        inputs: &[([u8; 16], [u8; 6])],
+        amf: &[u8; 2],
+        out: &mut Vec<([u8; 8], AkaKeys)>,
+    ) {
+        out.extend(
+            inputs
+                .iter()
+                .map(|(rand, sqn)| self.f1_f2345(rand, sqn, amf)),
+        );
+    }
 }

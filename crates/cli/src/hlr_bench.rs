@@ -64,13 +64,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         for c in 0..a.connections {
             let first = a.imsi_base + c * per_conn;
             tasks.spawn(load_one_connection(
-                a.server,
-                c,
-                first,
-                per_conn,
-                a.window,
-                a.vectors,
-                measure,
+                a.server, c, first, per_conn, a.window, a.vectors, measure,
             ));
         }
         let mut total = Counts::default();
@@ -113,9 +107,12 @@ async fn load_one_connection(
     measure: Duration,
 ) -> anyhow::Result<Counts> {
     let name = format!("BENCH-{index:04}");
-    let mut client =
-        GsupClient::connect(server, UnitIdentity::new("MSC", &name), Duration::from_secs(10))
-            .await?;
+    let mut client = GsupClient::connect(
+        server,
+        UnitIdentity::new("MSC", &name),
+        Duration::from_secs(10),
+    )
+    .await?;
     let request = |i: u64| -> anyhow::Result<GsupMessage> {
         let imsi = Imsi::new(&format!("{:015}", first_imsi + i % count))?;
         Ok(GsupMessage::send_auth_info_request(imsi).with(Ie::NumVectorsRequested(vectors)))

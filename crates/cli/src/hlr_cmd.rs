@@ -300,18 +300,17 @@ fn auth_data(a: &AuthOptions) -> anyhow::Result<Option<(Option<Auth2g>, Option<A
             .ok_or_else(|| UsageError(format!("--algo {algo} needs --{what}")))?;
         Ok(SecretBytes::from_hex(text, what)?)
     };
-    let operator =
-        |op: &Option<String>, opc: &Option<String>, names: (&'static str, &'static str)| match (
-            op, opc,
-        ) {
-            (Some(_), _) => secret(op, names.0).map(OperatorKey::Op),
-            (None, Some(_)) => secret(opc, names.1).map(OperatorKey::Opc),
-            (None, None) => Err(UsageError(format!(
-                "--algo {algo} needs --{} or --{}",
-                names.0, names.1
-            ))
-            .into()),
-        };
+    let operator = |op: &Option<String>,
+                    opc: &Option<String>,
+                    names: (&'static str, &'static str)| match (op, opc) {
+        (Some(_), _) => secret(op, names.0).map(OperatorKey::Op),
+        (None, Some(_)) => secret(opc, names.1).map(OperatorKey::Opc),
+        (None, None) => Err(UsageError(format!(
+            "--algo {algo} needs --{} or --{}",
+            names.0, names.1
+        ))
+        .into()),
+    };
     let finish_3g = |algorithm: Algorithm3g| -> anyhow::Result<Auth3g> {
         let mut auth = Auth3g::new(algorithm);
         if let Some(amf) = &a.amf {

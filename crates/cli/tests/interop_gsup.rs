@@ -62,19 +62,40 @@ fn interop_cli_query_against_osmo_hlr() {
     let dir = TelsecHlr::new_data_dir();
     let out = run(
         dir.path(),
-        &["hlr", "query", "--server", &hlr.gsup.to_string(), "--imsi", IMSI, "--vectors", "2"],
+        &[
+            "hlr",
+            "query",
+            "--server",
+            &hlr.gsup.to_string(),
+            "--imsi",
+            IMSI,
+            "--vectors",
+            "2",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let vectors = json["vectors"].as_array().unwrap();
     assert_eq!(vectors.len(), 2);
     let alg = common::milenage();
     for v in vectors {
         for field in ["rand", "autn", "res", "ck", "ik", "sres", "kc"] {
-            let text = v[field].as_str().unwrap_or_else(|| panic!("{field} missing"));
-            assert!(text.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+            let text = v[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{field} missing"));
+            assert!(
+                text.chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
         }
-        let rand: [u8; 16] = hex::decode(v["rand"].as_str().unwrap()).unwrap().try_into().unwrap();
+        let rand: [u8; 16] = hex::decode(v["rand"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
         let keys = telsec_auth::AkaAlgorithm::f2345(&alg, &rand);
         assert_eq!(v["res"], hex::encode(keys.res.as_bytes()));
         assert_eq!(v["ck"], hex::encode(keys.ck));
@@ -83,7 +104,14 @@ fn interop_cli_query_against_osmo_hlr() {
     // An unknown IMSI exits with 3 (protocol refusal).
     let out = run(
         dir.path(),
-        &["hlr", "query", "--server", &hlr.gsup.to_string(), "--imsi", "001019999999999"],
+        &[
+            "hlr",
+            "query",
+            "--server",
+            &hlr.gsup.to_string(),
+            "--imsi",
+            "001019999999999",
+        ],
     );
     assert_eq!(out.status.code(), Some(3));
 }

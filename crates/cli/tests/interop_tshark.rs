@@ -25,7 +25,13 @@ async fn interop_tshark_decodes_telsec_gsup() {
     let pcap = cap.path().join("gsup.pcapng");
     let log = cap.path().join("tshark.log");
     let mut tshark = Command::new("tshark")
-        .args(["-i", "lo", "-f", &format!("host {IP} and tcp port 4222"), "-w"])
+        .args([
+            "-i",
+            "lo",
+            "-f",
+            &format!("host {IP} and tcp port 4222"),
+            "-w",
+        ])
         .arg(&pcap)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -89,7 +95,10 @@ async fn interop_tshark_decodes_telsec_gsup() {
     assert_eq!(rows[0][..2], ["8", IMSI]);
     assert_eq!(rows[1][..2], ["10", IMSI]);
     let rands: Vec<String> = tuples.iter().map(|t| hex::encode(t.rand)).collect();
-    let autns: Vec<String> = tuples.iter().map(|t| hex::encode(t.autn.unwrap())).collect();
+    let autns: Vec<String> = tuples
+        .iter()
+        .map(|t| hex::encode(t.autn.unwrap()))
+        .collect();
     let ress: Vec<String> = tuples
         .iter()
         .map(|t| hex::encode(t.res.as_deref().unwrap()))

@@ -194,10 +194,10 @@ async fn serve_connection(
                 }
                 ServerEvent::BadMessage(bad) => {
                     warn!(conn = id.0, %peer, error = %bad.error, "malformed GSUP message");
-                    if let Some(reply) = bad.reply {
-                        if let Err(e) = session.send(&reply) {
-                            warn!(conn = id.0, error = %e, "cannot answer malformed message");
-                        }
+                    if let Some(reply) = bad.reply
+                        && let Err(e) = session.send(&reply)
+                    {
+                        warn!(conn = id.0, error = %e, "cannot answer malformed message");
                     }
                 }
                 ServerEvent::Error(e) => {

@@ -104,8 +104,10 @@ mod tests {
     use super::*;
 
     fn config_in(dir: &Path) -> Config {
-        let mut c = Config::default();
-        c.data_dir = dir.to_owned();
+        let mut c = Config {
+            data_dir: dir.to_owned(),
+            ..Config::default()
+        };
         // A variable name no test environment sets.
         c.hlr.kek_env = "TELSEC_TEST_KEK_UNSET_6d2f".into();
         c

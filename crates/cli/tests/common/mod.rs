@@ -1,6 +1,8 @@
 //! Shared pieces of the interop tests: the peers, and the checks every HLR
 //! must pass whoever implements it.
 #![allow(dead_code)]
+// Test support: a failed set-up step should stop the test where it happened.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod osmo;
 pub mod telsec_hlr;
@@ -50,7 +52,11 @@ pub async fn fetch_and_verify(
         let autn = t.autn.expect("AUTN in a 3G vector");
         let auth = aka::verify_autn(&alg, &t.rand, &autn, usim)
             .unwrap_or_else(|e| panic!("vector {i}: USIM rejects AUTN: {e:?}"));
-        assert_eq!(t.res.as_deref(), Some(auth.keys.res.as_bytes()), "vector {i}: RES");
+        assert_eq!(
+            t.res.as_deref(),
+            Some(auth.keys.res.as_bytes()),
+            "vector {i}: RES"
+        );
         assert_eq!(t.ck, Some(auth.keys.ck), "vector {i}: CK");
         assert_eq!(t.ik, Some(auth.keys.ik), "vector {i}: IK");
         let (sres, kc) = aka::gsm_context(&alg, &t.rand);
@@ -125,6 +131,9 @@ pub async fn check_hlr(addr: SocketAddr, imsi: &str, msisdn: &str) {
     assert_eq!(lu.msisdn.as_deref(), Some(msisdn));
 
     // PurgeMS for a known subscriber succeeds; for an unknown one it is refused.
-    client.purge_ms(&Imsi::new(imsi).unwrap()).await.expect("PurgeMS");
+    client
+        .purge_ms(&Imsi::new(imsi).unwrap())
+        .await
+        .expect("PurgeMS");
     assert!(client.purge_ms(&unknown).await.is_err());
 }

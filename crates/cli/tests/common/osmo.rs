@@ -88,7 +88,8 @@ impl OsmoHlr {
     /// Run VTY commands in enable mode; returns everything the VTY printed.
     pub fn vty(&self, commands: &[String]) -> String {
         let mut s = TcpStream::connect(self.vty).unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         let mut out = Vec::new();
         let drain = |s: &mut TcpStream, out: &mut Vec<u8>| {
             let mut buf = [0u8; 4096];

@@ -12,7 +12,8 @@ pub const TEST_KEK: &str = "00112233445566778899aabbccddeeff00112233445566778899
 
 pub fn telsec() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_telsec"));
-    cmd.env("TELSEC_HLR_KEK", TEST_KEK).env_remove("TELSEC_CONFIG");
+    cmd.env("TELSEC_HLR_KEK", TEST_KEK)
+        .env_remove("TELSEC_CONFIG");
     cmd
 }
 
@@ -66,8 +67,19 @@ impl TelsecHlr {
         let out = run(
             data_dir,
             &[
-                "hlr", "subscriber", "add", "--imsi", imsi, "--msisdn", msisdn, "--algo",
-                "milenage", "--k", k, "--opc", opc,
+                "hlr",
+                "subscriber",
+                "add",
+                "--imsi",
+                imsi,
+                "--msisdn",
+                msisdn,
+                "--algo",
+                "milenage",
+                "--k",
+                k,
+                "--opc",
+                opc,
             ],
         );
         assert!(
