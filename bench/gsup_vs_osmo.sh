@@ -14,6 +14,7 @@ N=${1:-10000}
 SECS=${2:-5}
 CONNS=${CONNS:-4}
 WINDOW=${WINDOW:-16}
+VECTORS=${VECTORS:-1}
 BASE=001010000000000
 OSMO_IP=127.0.0.41
 TELSEC_IP=127.0.0.42
@@ -77,9 +78,9 @@ wait_port $TELSEC_IP
 
 bench() {
   "$telsec" hlr bench --server "$1:4222" --imsi-base "$BASE" --subscribers "$N" \
-    --connections "$CONNS" --window "$WINDOW" --seconds "$SECS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_per_second"])'
+    --connections "$CONNS" --window "$WINDOW" --vectors "$VECTORS" --seconds "$SECS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_per_second"])'
 }
-echo "== SendAuthInfo (1 vector each), $CONNS connections x $WINDOW in flight, ${SECS}s per round"
+echo "== SendAuthInfo ($VECTORS vector(s) each), $CONNS connections x $WINDOW in flight, ${SECS}s per round"
 declare -a osmo=() tel=()
 for round in 1 2; do
   o=$(bench $OSMO_IP); t=$(bench $TELSEC_IP)

@@ -1,0 +1,208 @@
+//! Provisioning through the `telsec hlr subscriber` commands: JSON out, no
+//! secret ever printed, CSV import all-or-nothing, exit codes that mean
+//! something.
+
+mod common;
+
+use common::telsec_hlr::{TelsecHlr, run, telsec};
+use common::{K, OPC};
+use serde_json::Value;
+
+fn json(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn add_show_update_list_delete() {
+    let dir = TelsecHlr::new_data_dir();
+    let d = dir.path();
+    TelsecHlr::add_milenage(d, "001010000000001", "4912345", K, OPC);
+    let out = run(
+        d,
+        &["hlr", "subscriber", "show", "--imsi", "001010000000001"],
+    );
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        !shown.contains(K) && !shown.contains(OPC),
+        "show printed a secret"
+    );
+    let v = json(&out);
+    assert_eq!(v["msisdn"], "4912345");
+    assert_eq!(v["auth_3g"]["algo"], "milenage");
+    assert_eq!(v["auth_3g"]["op_kind"], "opc");
+
+    let v = json(&run(
+        d,
+        &[
+            "hlr",
+            "subscriber",
+            "update",
+            "--imsi",
+            "001010000000001",
+            "--msisdn",
+            "4999",
+            "--name",
+            "Alice",
+        ],
+    ));
+    assert_eq!(v["msisdn"], "4999");
+    assert_eq!(v["name"], "Alice");
+
+    let out = run(
+        d,
+        &[
+            "hlr",
+            "subscriber",
+            "add",
+            "--imsi",
+            "001010000000002",
+            "--algo",
+            "comp128v1",
+            "--ki",
+            K,
+        ],
+    );
+    json(&out);
+    let out = run(d, &["hlr", "subscriber", "list"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let algo_2g = lines[1]["auth_2g"]["algo"].as_str().unwrap().to_lowercase();
+    assert!(
+        algo_2g.contains("comp128") && algo_2g.ends_with('1'),
+        "{algo_2g}"
+    );
+
+    json(&run(
+        d,
+        &["hlr", "subscriber", "delete", "--imsi", "001010000000002"],
+    ));
+    let out = run(
+        d,
+        &["hlr", "subscriber", "show", "--imsi", "001010000000002"],
+    );
+    assert_eq!(out.status.code(), Some(3), "unknown subscriber");
+}
+
+#[test]
+fn bad_options_are_usage_errors() {
+    let dir = TelsecHlr::new_data_dir();
+    let d = dir.path();
+    // Milenage without OP/OPc.
+    let out = run(
+        d,
+        &[
+            "hlr",
+            "subscriber",
+            "add",
+            "--imsi",
+            "001010000000003",
+            "--algo",
+            "milenage",
+            "--k",
+            K,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--op or --opc"));
+    // An IMSI with letters.
+    let out = run(d, &["hlr", "subscriber", "add", "--imsi", "00101abc"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn csv_import_is_all_or_nothing() {
+    let dir = TelsecHlr::new_data_dir();
+    let d = dir.path();
+    let good = d.join("good.csv");
+    std::fs::write(
+        &good,
+        format!(
+            "imsi,msisdn,name,algo,k,opc,ki,amf\n\
+             001010000000011,4900011,Alice,milenage,{K},{OPC},,8000\n\
+             001010000000012,,Bob,comp128v3,,,{K},\n"
+        ),
+    )
+    .unwrap();
+    let v = json(&run(
+        d,
+        &["hlr", "subscriber", "import", good.to_str().unwrap()],
+    ));
+    assert_eq!(v["imported"], 2);
+
+    let bad = d.join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "imsi,algo,k,opc\n001010000000021,milenage,{K},{OPC}\n001010000000022,milenage,{K},\n"
+        ),
+    )
+    .unwrap();
+    let out = run(d, &["hlr", "subscriber", "import", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3"));
+    let out = run(
+        d,
+        &["hlr", "subscriber", "show", "--imsi", "001010000000021"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the good row of a failed import is not kept"
+    );
+}
+
+#[test]
+fn missing_kek_is_refused_outside_up() {
+    let dir = TelsecHlr::new_data_dir();
+    let out = telsec()
+        .env_remove("TELSEC_HLR_KEK")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["hlr", "subscriber", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no key-encryption key"));
+}
+
+/// `telsec up` on a fresh machine: no KEK, no database, no config but the
+/// listen address; it creates what it needs, serves, and stops on SIGTERM.
+#[test]
+fn up_starts_from_nothing_and_stops_on_sigterm() {
+    let dir = TelsecHlr::new_data_dir();
+    let config = dir.path().join("telsec.toml");
+    std::fs::write(&config, "[hlr]\ngsup_listen = \"127.0.0.27:4222\"\n").unwrap();
+    let data = dir.path().join("data");
+    let mut child = telsec()
+        .env_remove("TELSEC_HLR_KEK")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("up")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::osmo::wait_listening("127.0.0.27:4222".parse().unwrap());
+    let kek = data.join("hlr.kek");
+    assert!(kek.exists() && data.join("hlr.db").exists());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kek).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "KEK file readable by others");
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "telsec up exits 0 on SIGTERM: {status}");
+}
