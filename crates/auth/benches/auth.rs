@@ -79,6 +79,60 @@ fn milenage(c: &mut Criterion) {
         })
     });
     group.finish();
+    // A larger request (32 vectors per call), to show the cost per vector
+    // once the per-call overhead is spread over several batches.
+    let mut group = c.benchmark_group("milenage_quintets_batch32");
+    group.throughput(criterion::Throughput::Elements(32));
+    let mut out = Vec::with_capacity(32);
+    let mut at = 0;
+    group.bench_function("vectors", |b| {
+        b.iter(|| {
+            at = (at + 32) % pool.len();
+            out.clear();
+            m.f1_f2345_many(black_box(&pool[at..at + 32]), &amf, &mut out);
+            black_box(&out);
+        })
+    });
+    group.finish();
+}
+
+/// The same work in `oxirush-security` (a dev-dependency used as a second
+/// opinion), measured in the same run: a single vector, and 8 vectors of one
+/// subscriber through its batch API.
+fn oxirush_milenage(c: &mut Criterion) {
+    use oxirush_security::Rand;
+    use oxirush_security::milenage::{self as ox, Amf, Opc, Sqn, VectorJob};
+    let subscriber = ox::Milenage::new(&ox::K::new(&K), &Opc::new(&OPC));
+    let sqn = match Sqn::try_from(0x20u64) {
+        Ok(sqn) => sqn,
+        Err(e) => panic!("SQN 0x20 is below 2^48: {e:?}"),
+    };
+    let amf = Amf::new(&[0x80, 0x00]);
+    let mut counter = 0u128;
+    c.bench_function("oxirush_milenage_vector", |b| {
+        b.iter(|| {
+            let rand = Rand::new(&next_rand(&mut counter));
+            subscriber.authentication_vector(black_box(&rand), &sqn, &amf)
+        })
+    });
+    let pool: Vec<Rand> = (0..1024)
+        .map(|_| Rand::new(&next_rand(&mut counter)))
+        .collect();
+    let mut at = 0;
+    let mut group = c.benchmark_group("oxirush_milenage_batch8");
+    group.throughput(criterion::Throughput::Elements(8));
+    group.bench_function("vectors", |b| {
+        b.iter(|| {
+            at = (at + 8) % pool.len();
+            let mut jobs: Vec<VectorJob<'_>> = pool[at..at + 8]
+                .iter()
+                .map(|rand| VectorJob::new(&subscriber, rand, &sqn, &amf))
+                .collect();
+            ox::authentication_vector_batch(black_box(&mut jobs));
+            black_box(&jobs);
+        })
+    });
+    group.finish();
 }
 
 fn comp128(c: &mut Criterion) {
@@ -109,6 +163,6 @@ criterion_group! {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = aes_block, aes_block_batch, milenage, comp128, tuak
+    targets = aes_block, aes_block_batch, milenage, oxirush_milenage, comp128, tuak
 }
 criterion_main!(benches);

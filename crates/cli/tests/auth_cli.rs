@@ -1,6 +1,8 @@
 //! `telsec auth …` prints the official vectors' values, field by field, as
 //! one JSON object with lowercase hex: the command line is checked against
 //! the same data files as the library.
+// Test code: a failed step should stop the test where it happened.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 

@@ -3,6 +3,8 @@
 //! on an independent server and telsec's server on the same checks.
 //!
 //! Every server gets its own loopback address: osmo-hlr's ports are fixed.
+// Test code: a failed step should stop the test where it happened.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

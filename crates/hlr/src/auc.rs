@@ -13,17 +13,16 @@
 
 use rand::CryptoRng;
 use telsec_auth::aka::{self, AkaError};
-use telsec_auth::algorithm::{AkaAlgorithm, Res};
+use telsec_auth::algorithm::Res;
 use telsec_auth::convert;
-use telsec_auth::milenage::Milenage;
 use telsec_auth::sqn::{DEFAULT_DELTA, Sqn};
-use telsec_auth::tuak::{Tuak, TuakAka};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
+use crate::auc_cache::{AucCache, DEFAULT_CACHE_SIZE, key16};
 use crate::ids::Imsi;
-use crate::model::{Algorithm3g, Auth2g, OperatorKey};
+use crate::model::Auth2g;
 use crate::sqn_lease::{DEFAULT_LEASE_SIZE, DEFAULT_MAX_LEASES, Issue, LeaseError, SqnLeases};
-use crate::store::{AuthRecord, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Hard upper bound on vectors per request: keeps one request's work and
 /// memory small. GSUP requests are further bounded to 5 by the HLR core
@@ -40,6 +39,10 @@ pub struct AucConfig {
     pub max_vectors: usize,
     /// Bound on subscribers with an in-memory lease.
     pub max_leases: usize,
+    /// Bound on subscribers whose prepared keys are kept in memory
+    /// (default [`DEFAULT_CACHE_SIZE`]); 0 reads and decrypts the
+    /// subscriber's secrets on every request. See [`crate::auc_cache`].
+    pub cache_size: usize,
 }
 
 impl Default for AucConfig {
@@ -48,6 +51,7 @@ impl Default for AucConfig {
             lease_size: DEFAULT_LEASE_SIZE,
             max_vectors: MAX_VECTORS,
             max_leases: DEFAULT_MAX_LEASES,
+            cache_size: DEFAULT_CACHE_SIZE,
         }
     }
 }
@@ -196,78 +200,18 @@ impl core::fmt::Debug for Vector {
     }
 }
 
-/// A subscriber's 3G algorithm, ready to run.
-enum Kernel {
-    Milenage(Milenage),
-    Tuak(TuakAka),
-}
-
-impl Kernel {
-    fn alg(&self) -> &dyn AkaAlgorithm {
-        match self {
-            Kernel::Milenage(m) => m,
-            Kernel::Tuak(t) => t,
-        }
-    }
-}
-
-fn key16(bytes: &[u8]) -> Option<Zeroizing<[u8; 16]>> {
-    let mut k = Zeroizing::new([0u8; 16]);
-    if bytes.len() != 16 {
-        return None;
-    }
-    k.copy_from_slice(bytes);
-    Some(k)
-}
-
-fn key32(bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
-    let mut k = Zeroizing::new([0u8; 32]);
-    if bytes.len() != 32 {
-        return None;
-    }
-    k.copy_from_slice(bytes);
-    Some(k)
-}
-
-fn kernel(imsi: &Imsi, alg: &Algorithm3g) -> Result<Kernel, AucError> {
-    let bad = |reason: &str| AucError::Algorithm {
-        imsi: imsi.clone(),
-        reason: reason.to_owned(),
-    };
-    match alg {
-        Algorithm3g::Milenage { k, op } => {
-            let k = key16(k.expose()).ok_or_else(|| bad("K is not 16 bytes"))?;
-            let o = key16(op.bytes().expose()).ok_or_else(|| bad("OP/OPc is not 16 bytes"))?;
-            Ok(Kernel::Milenage(match op {
-                OperatorKey::Op(_) => Milenage::with_op(&k, &o),
-                OperatorKey::Opc(_) => Milenage::with_opc(&k, &o),
-            }))
-        }
-        Algorithm3g::Tuak { k, top, params } => {
-            let p = params.to_auth().map_err(|e| bad(&e.to_string()))?;
-            let t = key32(top.bytes().expose()).ok_or_else(|| bad("TOP/TOPc is not 32 bytes"))?;
-            let tuak = match top {
-                OperatorKey::Op(_) => Tuak::with_top(k.expose(), &t, p),
-                OperatorKey::Opc(_) => Tuak::with_topc(k.expose(), &t, p),
-            }
-            .map_err(|e| bad(&e.to_string()))?;
-            Ok(Kernel::Tuak(
-                TuakAka::new(tuak).map_err(|e| bad(&e.to_string()))?,
-            ))
-        }
-    }
-}
-
 fn gsm_triplet(auth: &Auth2g, rand: &[u8; 16]) -> Result<([u8; 4], [u8; 8]), String> {
     let ki = key16(auth.ki().expose()).ok_or("Ki is not 16 bytes")?;
     Ok(auth.version.run(&ki, rand))
 }
 
-/// The AuC: owns the store and the in-memory SQN leases.
+/// The AuC: owns the store, the in-memory SQN leases and the cache of
+/// prepared subscriber keys.
 #[derive(Debug)]
 pub struct Auc {
     store: Store,
     leases: SqnLeases,
+    cache: AucCache,
     config: AucConfig,
 }
 
@@ -283,6 +227,7 @@ impl Auc {
         Ok(Auc {
             store,
             leases: SqnLeases::new(config.lease_size, config.max_leases),
+            cache: AucCache::new(config.cache_size),
             config,
         })
     }
@@ -298,9 +243,21 @@ impl Auc {
     }
 
     /// The store, mutably. Provisioning changes to keys or SQN are noticed
-    /// by the AuC at the next request (the 3G data revision changes).
+    /// by the AuC at the next request (the 3G data revision changes), as
+    /// are changes by other connections to the same file.
     pub fn store_mut(&mut self) -> &mut Store {
         &mut self.store
+    }
+
+    /// Subscribers whose prepared keys are held in memory now.
+    pub fn cached_subscribers(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Drop every prepared key held in memory (they are read again when
+    /// needed).
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
     }
 
     /// Give the store back.
@@ -352,24 +309,23 @@ impl Auc {
                 max: self.config.max_vectors,
             });
         }
-        let AuthRecord {
-            id,
-            enabled,
-            auth_2g,
-            auth_3g,
-        } = self
-            .store
-            .auth_record(imsi)?
+        let prepared = self
+            .cache
+            .get(&self.store, imsi)?
             .ok_or_else(|| AucError::UnknownImsi(imsi.clone()))?;
-        if !enabled {
+        if !prepared.stamp.enabled {
             return Err(AucError::Disabled(imsi.clone()));
         }
+        let id = prepared.stamp.id;
+        let auth_2g = &prepared.auth_2g;
         let mut rands = vec![[0u8; 16]; req.count];
         for r in &mut rands {
             rng.fill_bytes(r);
         }
-        let Some(state) = auth_3g else {
-            let auth_2g = auth_2g.ok_or_else(|| AucError::NoAuthData(imsi.clone()))?;
+        let Some(state) = &prepared.auth_3g else {
+            let auth_2g = auth_2g
+                .as_ref()
+                .ok_or_else(|| AucError::NoAuthData(imsi.clone()))?;
             if req.resync.is_some() {
                 return Err(AucError::ResyncWithout3g(imsi.clone()));
             }
@@ -377,7 +333,7 @@ impl Auc {
                 .into_iter()
                 .map(|rand| {
                     let (sres, kc) =
-                        gsm_triplet(&auth_2g, &rand).map_err(|reason| AucError::Algorithm {
+                        gsm_triplet(auth_2g, &rand).map_err(|reason| AucError::Algorithm {
                             imsi: imsi.clone(),
                             reason,
                         })?;
@@ -390,9 +346,16 @@ impl Auc {
                 })
                 .collect();
         };
-        let kernel = kernel(imsi, &state.auth.algorithm)?;
-        let alg = kernel.alg();
-        let ind_bits = state.auth.ind_bitlen;
+        let alg = match &state.kernel {
+            Ok(kernel) => kernel.alg(),
+            Err(reason) => {
+                return Err(AucError::Algorithm {
+                    imsi: imsi.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        };
+        let ind_bits = state.ind_bitlen;
         // Resync first (TS 33.102 §6.3.5): MAC-S must verify before SEQ_HE
         // moves.
         let floor = match &req.resync {
@@ -409,11 +372,7 @@ impl Auc {
                     },
                 })?;
                 let seq_ms = sqn_ms.seq(ind_bits);
-                let seq_reserved = self
-                    .store
-                    .subscriber(imsi)?
-                    .and_then(|s| s.auth_3g)
-                    .map_or(0, |a| a.seq_reserved);
+                let seq_reserved = self.store.seq_reserved(id)?.unwrap_or(0);
                 if seq_reserved > seq_ms.saturating_add(DEFAULT_DELTA) {
                     // Moving SEQ_HE down would issue SQNs a second time; the
                     // USIM may refuse what follows (Annex C.2.1, Δ check).
@@ -423,7 +382,7 @@ impl Auc {
                 Some(seq_ms)
             }
         };
-        let mut amf = state.auth.amf;
+        let mut amf = state.amf;
         amf[0] &= 0x7f;
         if req.separation_bit {
             amf[0] |= 0x80;
@@ -445,7 +404,7 @@ impl Auc {
         let vectors = aka::generate_vectors(alg, &inputs, &amf);
         let mut out = Vec::with_capacity(req.count);
         for ((rand, sqn), av) in inputs.into_iter().zip(vectors) {
-            let (sres, kc) = match &auth_2g {
+            let (sres, kc) = match auth_2g {
                 Some(a2) => gsm_triplet(a2, &rand).map_err(|reason| AucError::Algorithm {
                     imsi: imsi.clone(),
                     reason,

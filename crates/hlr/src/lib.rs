@@ -6,7 +6,8 @@
 //!   provisioning ([`model`]) and bulk CSV import ([`csv_import`]).
 //! - [`auc`]: authentication vectors (triplets, quintets) per TS 33.102 and
 //!   TS 43.020, with SQN generation per TS 33.102 Annex C.3 under a
-//!   crash-safe lease ([`sqn_lease`]).
+//!   crash-safe lease ([`sqn_lease`]), from per-subscriber keys prepared
+//!   once and kept, bounded and never stale, in memory ([`auc_cache`]).
 //! - [`handler`]: the HLR's answers to GSUP requests (SendAuthInfo,
 //!   UpdateLocation with InsertSubscriberData, PurgeMS, CheckIMEI), as
 //!   osmo-hlr gives them; a driver feeds it decoded messages and sends what
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auc;
+pub mod auc_cache;
 pub mod crypto;
 pub mod csv_import;
 pub mod handler;

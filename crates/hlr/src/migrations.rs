@@ -69,6 +69,34 @@ CREATE TABLE ind (
     r#"
 ALTER TABLE subscriber ADD COLUMN imei TEXT;
 "#,
+    // 3: subscriber.auth_rev, raised by triggers on every change of what the
+    //    AuC uses (enabled, 2G and 3G data, but not the SQN high-water mark
+    //    that every lease moves), by any writer, this process or another
+    //    one or a hand edit: the AuC's cache of prepared keys compares it to
+    //    tell whether an entry is still current (see auc_cache.rs).
+    r#"
+ALTER TABLE subscriber ADD COLUMN auth_rev INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER subscriber_auth_rev AFTER UPDATE OF id, imsi, enabled ON subscriber
+BEGIN UPDATE subscriber SET auth_rev = auth_rev + 1 WHERE id = NEW.id; END;
+CREATE TRIGGER auc_2g_insert_rev AFTER INSERT ON auc_2g
+BEGIN UPDATE subscriber SET auth_rev = auth_rev + 1 WHERE id = NEW.subscriber_id; END;
+CREATE TRIGGER auc_2g_update_rev AFTER UPDATE ON auc_2g
+BEGIN
+  UPDATE subscriber SET auth_rev = auth_rev + 1 WHERE id IN (OLD.subscriber_id, NEW.subscriber_id);
+END;
+CREATE TRIGGER auc_2g_delete_rev AFTER DELETE ON auc_2g
+BEGIN UPDATE subscriber SET auth_rev = auth_rev + 1 WHERE id = OLD.subscriber_id; END;
+CREATE TRIGGER auc_3g_insert_rev AFTER INSERT ON auc_3g
+BEGIN UPDATE subscriber SET auth_rev = auth_rev + 1 WHERE id = NEW.subscriber_id; END;
+CREATE TRIGGER auc_3g_update_rev AFTER UPDATE OF subscriber_id, algo, k, op, op_is_opc, amf,
+    ind_bitlen, tuak_iterations, tuak_res_bits, tuak_mac_bits, tuak_ck_bits, tuak_ik_bits, rev
+    ON auc_3g
+BEGIN
+  UPDATE subscriber SET auth_rev = auth_rev + 1 WHERE id IN (OLD.subscriber_id, NEW.subscriber_id);
+END;
+CREATE TRIGGER auc_3g_delete_rev AFTER DELETE ON auc_3g
+BEGIN UPDATE subscriber SET auth_rev = auth_rev + 1 WHERE id = OLD.subscriber_id; END;
+"#,
 ];
 
 /// The schema version this code writes and understands.

@@ -94,11 +94,33 @@ pub enum CnDomain {
     Ps,
 }
 
+/// What identifies one version of a subscriber's authentication state:
+/// equal stamps read at two times mean the AuC would read the same keys,
+/// algorithm settings, AMF and enabled flag both times. `auth_rev` is raised
+/// by triggers (schema version 3) on every such change by any writer, and a
+/// deleted and re-added IMSI has a new row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AuthStamp {
+    pub id: i64,
+    pub enabled: bool,
+    pub auth_rev: i64,
+}
+
+/// A point in the store's change history as one connection sees it: SQLite's
+/// `PRAGMA data_version` (changes when another connection, in this process
+/// or another, commits) and this handle's own count of provisioning writes
+/// (which `data_version` does not reflect). When neither moved, nothing the
+/// AuC reads can have changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChangeMarker {
+    data_version: i64,
+    local: u64,
+}
+
 /// Authentication data as the AuC reads it.
 #[derive(Debug)]
 pub(crate) struct AuthRecord {
-    pub id: i64,
-    pub enabled: bool,
+    pub stamp: AuthStamp,
     pub auth_2g: Option<Auth2g>,
     pub auth_3g: Option<Auth3gState>,
 }
@@ -133,6 +155,8 @@ pub struct SubscriberProfile {
 pub struct Store {
     conn: Connection,
     kek: Kek,
+    /// Provisioning writes through this handle (see [`ChangeMarker`]).
+    local_changes: u64,
 }
 
 impl core::fmt::Debug for Store {
@@ -276,8 +300,7 @@ fn open_secret(
 
 /// One subscriber's decrypted authentication data with its row state.
 struct SecretsRow {
-    id: i64,
-    enabled: bool,
+    stamp: AuthStamp,
     secrets: SubscriberSecrets,
     /// The 3G data revision, when there is 3G data.
     rev: Option<i64>,
@@ -288,19 +311,20 @@ struct SecretsRow {
 /// Three single-table lookups rather than one LEFT JOIN: SQLite marks a
 /// LEFT JOIN statement for re-preparation whenever its bindings are cleared,
 /// which rusqlite's statement cache does on every return; re-parsing cost
-/// more than the rest of the AuC path together.
+/// more than the rest of the AuC path together. The three run in one read
+/// transaction, so the stamp describes exactly the secrets read.
 fn read_secrets(
     conn: &Connection,
     kek: &Kek,
     imsi: &Imsi,
 ) -> Result<Option<SecretsRow>, StoreError> {
-    let head: Option<(i64, bool)> = conn
-        .prepare_cached("SELECT id, enabled FROM subscriber WHERE imsi = ?1")?
-        .query_row(params![imsi.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((id, enabled)) = head else {
+    // Deferred: a read snapshot, no lock taken. Dropped without commit it
+    // rolls back, which for reads only ends the snapshot.
+    let tx = conn.unchecked_transaction()?;
+    let Some(stamp) = read_stamp(&tx, imsi)? else {
         return Ok(None);
     };
+    let id = stamp.id;
     let row_2g: Option<(String, Zeroizing<Vec<u8>>)> = conn
         .prepare_cached("SELECT algo, ki FROM auc_2g WHERE subscriber_id = ?1")?
         .query_row(params![id], |r| Ok((r.get(0)?, Zeroizing::new(r.get(1)?))))
@@ -356,12 +380,28 @@ fn read_secrets(
             (Some(auth), Some(row.get::<_, i64>(11)?))
         }
     };
+    drop(rows);
+    drop(st);
+    tx.commit()?;
     Ok(Some(SecretsRow {
-        id,
-        enabled,
+        stamp,
         secrets: SubscriberSecrets { auth_2g, auth_3g },
         rev,
     }))
+}
+
+/// The [`AuthStamp`] of `imsi`: one lookup in the IMSI index.
+fn read_stamp(conn: &Connection, imsi: &Imsi) -> Result<Option<AuthStamp>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id, enabled, auth_rev FROM subscriber WHERE imsi = ?1")?
+        .query_row(params![imsi.as_str()], |r| {
+            Ok(AuthStamp {
+                id: r.get(0)?,
+                enabled: r.get(1)?,
+                auth_rev: r.get(2)?,
+            })
+        })
+        .optional()?)
 }
 
 /// Check the 3G data and SQN of a new subscriber; returns the SEQ high-water.
@@ -538,7 +578,11 @@ impl Store {
             }
         }
         tx.commit()?;
-        Ok(Store { conn, kek })
+        Ok(Store {
+            conn,
+            kek,
+            local_changes: 0,
+        })
     }
 
     /// The schema version of the open database.
@@ -547,12 +591,46 @@ impl Store {
     }
 
     /// The connection and KEK together, for multi-row transactions.
+    /// Counted as a provisioning write (see [`ChangeMarker`]).
     pub(crate) fn parts(&mut self) -> (&mut Connection, &Kek) {
+        self.local_changes += 1;
         (&mut self.conn, &self.kek)
+    }
+
+    /// Where the store's change history stands for this handle: compare two
+    /// markers to learn whether anything may have changed in between (one
+    /// `PRAGMA data_version`, no table read).
+    pub(crate) fn change_marker(&self) -> Result<ChangeMarker, StoreError> {
+        let data_version = self
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        Ok(ChangeMarker {
+            data_version,
+            local: self.local_changes,
+        })
+    }
+
+    /// The current [`AuthStamp`] of `imsi`; `None` when there is no such
+    /// subscriber.
+    pub(crate) fn auth_stamp(&self, imsi: &Imsi) -> Result<Option<AuthStamp>, StoreError> {
+        read_stamp(&self.conn, imsi)
+    }
+
+    /// The SEQ high-water mark of subscriber row `id` (for logs), if it has
+    /// 3G data.
+    pub(crate) fn seq_reserved(&self, id: i64) -> Result<Option<u64>, StoreError> {
+        let hwm: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT seq_hwm FROM auc_3g WHERE subscriber_id = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?;
+        Ok(hwm.map(|h| u64::try_from(h).unwrap_or(0)))
     }
 
     /// Add a subscriber; returns its id.
     pub fn add_subscriber(&mut self, new: &NewSubscriber) -> Result<i64, StoreError> {
+        self.local_changes += 1;
         let tx = self.conn.transaction()?;
         let id = insert_subscriber(&tx, &self.kek, new)?;
         tx.commit()?;
@@ -566,6 +644,7 @@ impl Store {
         imsi: &Imsi,
         update: &SubscriberUpdate,
     ) -> Result<(), StoreError> {
+        self.local_changes += 1;
         let tx = self.conn.transaction()?;
         let id: i64 = tx
             .query_row(
@@ -690,6 +769,7 @@ impl Store {
 
     /// Delete the subscriber `imsi` and its authentication data.
     pub fn delete_subscriber(&mut self, imsi: &Imsi) -> Result<(), StoreError> {
+        self.local_changes += 1;
         let n = self.conn.execute(
             "DELETE FROM subscriber WHERE imsi = ?1",
             params![imsi.as_str()],
@@ -754,8 +834,7 @@ impl Store {
     pub(crate) fn auth_record(&self, imsi: &Imsi) -> Result<Option<AuthRecord>, StoreError> {
         Ok(
             read_secrets(&self.conn, &self.kek, imsi)?.map(|row| AuthRecord {
-                id: row.id,
-                enabled: row.enabled,
+                stamp: row.stamp,
                 auth_2g: row.secrets.auth_2g,
                 auth_3g: row.secrets.auth_3g.map(|auth| Auth3gState {
                     auth,
@@ -902,6 +981,7 @@ impl Store {
     /// in one transaction; afterwards the store uses `new_kek`. Returns the
     /// number of secrets re-encrypted.
     pub fn rotate_kek(&mut self, new_kek: Kek) -> Result<u64, StoreError> {
+        self.local_changes += 1;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
