@@ -15,6 +15,7 @@ SECS=${2:-5}
 CONNS=${CONNS:-4}
 WINDOW=${WINDOW:-16}
 VECTORS=${VECTORS:-1}
+LEASE=${LEASE:-}          # telsec's hlr.sqn_lease; empty = the default
 BASE=001010000000000
 OSMO_IP=127.0.0.41
 TELSEC_IP=127.0.0.42
@@ -71,7 +72,12 @@ sqlite3 "$work/osmo/hlr.db" < "$work/osmo.sql"
 
 osmo-hlr -c "$work/osmo/hlr.cfg" -l "$work/osmo/hlr.db" >"$work/osmo.log" 2>&1 &
 pids+=($!)
-RUST_LOG=warn "$telsec" --data-dir "$work/telsec" hlr serve --listen "$TELSEC_IP:4222" 2>"$work/telsec.log" &
+config=()
+if [ -n "$LEASE" ]; then
+  printf '[hlr]\nsqn_lease = %s\n' "$LEASE" > "$work/telsec.toml"
+  config=(--config "$work/telsec.toml")
+fi
+RUST_LOG=warn "$telsec" "${config[@]}" --data-dir "$work/telsec" hlr serve --listen "$TELSEC_IP:4222" 2>"$work/telsec.log" &
 pids+=($!)
 wait_port $OSMO_IP
 wait_port $TELSEC_IP

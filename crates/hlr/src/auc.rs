@@ -32,7 +32,8 @@ pub const MAX_VECTORS: usize = 32;
 /// AuC settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AucConfig {
-    /// SEQ values reserved per durable lease write (default 32).
+    /// SEQ values reserved per durable lease write (default
+    /// [`DEFAULT_LEASE_SIZE`]).
     pub lease_size: u32,
     /// At most this many vectors per request (1..=[`MAX_VECTORS`],
     /// default [`MAX_VECTORS`]).

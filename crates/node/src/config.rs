@@ -117,7 +117,7 @@ impl Default for HlrConfig {
             database: PathBuf::from("hlr.db"),
             kek_env: "TELSEC_HLR_KEK".to_owned(),
             kek_file: PathBuf::from("hlr.kek"),
-            sqn_lease: 32,
+            sqn_lease: telsec_hlr::sqn_lease::DEFAULT_LEASE_SIZE,
             max_vectors: 5,
             unit_name: "telsec-hlr".to_owned(),
         }
@@ -190,8 +190,9 @@ kek_env = "{kek_env}"
 # creates the file with mode 0600 on first start; keep it off the database's disk
 # in production.
 kek_file = "{kek_file}"
-# SEQ values reserved per database write. No SQN is ever issued twice, even
-# after kill -9; a restart skips at most this many.
+# SEQ values reserved per durable database write. No SQN is ever issued
+# twice, even after kill -9; a crash skips at most this many per subscriber,
+# which the USIM accepts (far below the limit of 2^28 of TS 33.102 Annex C).
 sqn_lease = {lease}
 # Most vectors one SendAuthInfo answer carries (GSUP allows 1..=5).
 max_vectors = {max_vectors}
