@@ -30,6 +30,16 @@ pub enum HlrCommand {
     Query(QueryArgs),
     /// Measure SendAuthInfo throughput of a GSUP HLR (telsec's or osmo-hlr); prints JSON.
     Bench(crate::hlr_bench::BenchArgs),
+    /// Re-encrypt every stored secret under a new key-encryption key, in one transaction.
+    ///
+    /// The current KEK comes from the usual place (hlr.kek_env, then hlr.kek_file); the new
+    /// one from the environment variable named here. Afterwards, give the services the new
+    /// KEK: the old one no longer opens the database.
+    RotateKek {
+        /// Environment variable holding the new KEK (64 hex digits).
+        #[arg(long, default_value = "TELSEC_HLR_NEW_KEK")]
+        new_kek_env: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +210,16 @@ pub fn run(cmd: HlrCommand, config: &Config) -> anyhow::Result<()> {
         HlrCommand::Subscriber(cmd) => subscriber(cmd, config),
         HlrCommand::Query(args) => query(args),
         HlrCommand::Bench(args) => crate::hlr_bench::run(args),
+        HlrCommand::RotateKek { new_kek_env } => {
+            let text = std::env::var(&new_kek_env)
+                .map_err(|_| UsageError(format!("set ${new_kek_env} to the new KEK")))?;
+            let new_kek = telsec_hlr::Kek::from_hex(text.trim())
+                .map_err(|_| UsageError(format!("${new_kek_env} is not 64 hex digits")))?;
+            let mut store = open_store(config, IfMissing::Fail)?;
+            let count = store.rotate_kek(new_kek)?;
+            println!("{}", json!({ "secrets_reencrypted": count }));
+            Ok(())
+        }
     }
 }
 

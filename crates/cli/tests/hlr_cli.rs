@@ -208,3 +208,34 @@ fn up_starts_from_nothing_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "telsec up exits 0 on SIGTERM: {status}");
 }
+
+/// After `rotate-kek`, the new KEK opens the store and the old one is refused.
+#[test]
+fn rotate_kek_then_only_the_new_key_opens() {
+    let dir = TelsecHlr::new_data_dir();
+    let d = dir.path();
+    TelsecHlr::add_milenage(d, "001010000000001", "4912345", K, OPC);
+    let new = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+    let out = telsec()
+        .env("TELSEC_HLR_NEW_KEK", new)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["hlr", "rotate-kek"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(v["secrets_reencrypted"], 2, "K and OPc");
+    let old = run(d, &["hlr", "subscriber", "list"]);
+    assert!(
+        !old.status.success(),
+        "the old KEK must no longer open the store"
+    );
+    let with_new = telsec()
+        .env("TELSEC_HLR_KEK", new)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["hlr", "subscriber", "show", "--imsi", "001010000000001"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&with_new)["msisdn"], "4912345");
+}
