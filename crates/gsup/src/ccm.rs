@@ -17,7 +17,7 @@
 //! NUL included, becomes the peer's IPA name used for GSUP routing.
 
 use crate::ipa::{Frame, IpaError, StreamId};
-use crate::macros::open_enum;
+use telsec_wire::open_enum;
 
 open_enum! {
     /// CCM message types (libosmocore `enum ipaccess_msgtype`).

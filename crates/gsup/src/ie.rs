@@ -18,8 +18,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use zeroize::Zeroize;
 
 use crate::bcd::AddressString;
-use crate::macros::open_enum;
 use crate::message::GsupError;
+use telsec_wire::open_enum;
 
 open_enum! {
     /// GSUP information element identifiers (libosmocore `enum osmo_gsup_iei`).

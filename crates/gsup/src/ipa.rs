@@ -15,7 +15,7 @@ use core::fmt;
 
 use thiserror::Error;
 
-use crate::macros::open_enum;
+use telsec_wire::open_enum;
 
 /// Octets in the IPA header.
 pub const HEADER_LEN: usize = 3;

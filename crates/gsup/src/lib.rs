@@ -23,8 +23,6 @@
 
 #![forbid(unsafe_code)]
 
-mod macros;
-
 pub mod bcd;
 pub mod ccm;
 pub mod ie;

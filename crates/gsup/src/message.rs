@@ -21,7 +21,7 @@ use crate::ie::{
     MAX_PDP_INFOS, MessageClass, PdpInfo, RatType, RawIe, SessionState, SmAlertReason, SmRpAddress,
     TlvReader, put_tlv,
 };
-use crate::macros::open_enum;
+use telsec_wire::open_enum;
 
 open_enum! {
     /// GSUP message types (libosmocore `enum osmo_gsup_message_type`;

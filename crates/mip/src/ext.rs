@@ -12,36 +12,36 @@
 //! not act on the message (RFC 5944 §1.9); types 128..=255 may be skipped.
 
 use crate::error::Error;
-use crate::macros::code_enum;
+use telsec_wire::open_enum;
 
-code_enum! {
+open_enum! {
     /// Extension types in Mobile IP control messages (IANA registry
     /// "Extensions to Mobile IP Registration Messages").
     pub enum ExtensionType {
         /// Mobile-Home Authentication, RFC 5944 §3.5.2.
-        MnHaAuth = 32, "MN-HA authentication";
+        MnHaAuth = 32 => "MN-HA authentication",
         /// Mobile-Foreign Authentication, RFC 5944 §3.5.3.
-        MnFaAuth = 33, "MN-FA authentication";
+        MnFaAuth = 33 => "MN-FA authentication",
         /// Foreign-Home Authentication, RFC 5944 §3.5.4.
-        FaHaAuth = 34, "FA-HA authentication";
+        FaHaAuth = 34 => "FA-HA authentication",
         /// Generalized Mobile IP Authentication, RFC 3012 §5 (long format).
-        GeneralizedAuth = 36, "generalized authentication";
+        GeneralizedAuth = 36 => "generalized authentication",
         /// Critical Vendor/Organization Specific Extension, RFC 3115 §2 (long format).
-        Cvse = 38, "CVSE";
+        Cvse = 38 => "CVSE",
         /// UDP Tunnel Reply, RFC 3519 §3.2.
-        UdpTunnelReply = 44, "UDP tunnel reply";
+        UdpTunnelReply = 44 => "UDP tunnel reply",
         /// Proxy Mobile IPv4 non-skippable extension, RFC 5563 §4 (long format).
-        PmipNonSkippable = 47, "PMIPv4 non-skippable";
+        PmipNonSkippable = 47 => "PMIPv4 non-skippable",
         /// Mobile Node NAI, RFC 2794 §2.
-        MnNai = 131, "MN-NAI";
+        MnNai = 131 => "MN-NAI",
         /// MN-FA Challenge, RFC 3012 §3.
-        MnFaChallenge = 132, "MN-FA challenge";
+        MnFaChallenge = 132 => "MN-FA challenge",
         /// Normal Vendor/Organization Specific Extension, RFC 3115 §3.
-        Nvse = 134, "NVSE";
+        Nvse = 134 => "NVSE",
         /// UDP Tunnel Request, RFC 3519 §3.1.
-        UdpTunnelRequest = 144, "UDP tunnel request";
+        UdpTunnelRequest = 144 => "UDP tunnel request",
         /// Message String, RFC 4917 §2.
-        MessageString = 145, "message string";
+        MessageString = 145 => "message string",
     }
 }
 
@@ -163,16 +163,16 @@ pub struct AuthExtension {
     pub authenticator: Vec<u8>,
 }
 
-code_enum! {
+open_enum! {
     /// Encapsulation carried in a UDP tunnel (RFC 3519 §3.1), using the
     /// IP protocol numbers of the inner header.
     pub enum Encapsulation {
         /// IP in IP, RFC 2003.
-        IpInIp = 4, "IP in IP";
+        IpInIp = 4 => "IP in IP",
         /// GRE, RFC 2784.
-        Gre = 47, "GRE";
+        Gre = 47 => "GRE",
         /// Minimal encapsulation, RFC 2004.
-        Minimal = 55, "minimal encapsulation";
+        Minimal = 55 => "minimal encapsulation",
     }
 }
 
@@ -190,13 +190,13 @@ pub struct UdpTunnelRequest {
     pub encapsulation: Encapsulation,
 }
 
-code_enum! {
+open_enum! {
     /// Reply Code of the UDP Tunnel Reply extension (RFC 3519 §3.2).
     pub enum UdpTunnelReplyCode {
         /// The home agent will use UDP tunnelling.
-        Accepted = 0, "will do tunnelling";
+        Accepted = 0 => "will do tunnelling",
         /// UDP tunnelling declined, reason unspecified.
-        Declined = 64, "tunnelling declined, reason unspecified";
+        Declined = 64 => "tunnelling declined, reason unspecified",
     }
 }
 

@@ -24,8 +24,6 @@
 
 #![forbid(unsafe_code)]
 
-mod macros;
-
 pub mod advert;
 pub mod auth;
 pub mod code;

@@ -12,7 +12,7 @@
 
 use crate::error::SmsError;
 use crate::gsm7;
-use crate::macros::open_enum;
+use telsec_wire::open_enum;
 
 open_enum! {
     /// Type of number, bits 6..4 of the Type-of-Address (TS 23.040 §9.1.2.5).

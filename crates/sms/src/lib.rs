@@ -25,8 +25,6 @@
 
 #![forbid(unsafe_code)]
 
-mod macros;
-
 pub mod address;
 pub mod at;
 pub mod concat;

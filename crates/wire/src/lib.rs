@@ -1,12 +1,32 @@
-//! Open enums for protocol code points.
+//! Shared building blocks of telsec's wire codecs.
 //!
-//! A code point that this crate does not know is data, not an error: every
-//! enum built here has an `Unknown(u8)` arm, converts losslessly from and to
-//! `u8`, and prints its specification name (or the hex value when unknown).
+//! Every protocol telsec speaks numbers its message types, information
+//! elements, causes and codes with small integers, and every one of them
+//! grows: a peer may send a value this build has no name for. Such a value is
+//! data, not an error (smoltcp and rustls do the same), so each code point
+//! enum gets an `Unknown(u8)` arm through [`open_enum!`].
+#![forbid(unsafe_code)]
 
 /// Declares a `u8` code-point enum with an `Unknown(u8)` fallback.
 ///
-/// Each arm carries its value and the display name used by `Display`.
+/// Each arm carries its value and the specification name used by `Display`
+/// (an unknown value prints as `0x..`). The enum converts losslessly from and
+/// to `u8`, lists its named values in `ALL`, and gives `name()`.
+///
+/// ```
+/// telsec_wire::open_enum! {
+///     /// A cause.
+///     pub enum Cause {
+///         /// First.
+///         One = 1 => "one",
+///     }
+/// }
+/// assert_eq!(Cause::from(1), Cause::One);
+/// assert_eq!(u8::from(Cause::Unknown(9)), 9);
+/// assert_eq!(Cause::from(9).to_string(), "0x09");
+/// assert_eq!(Cause::ALL, &[Cause::One]);
+/// ```
+#[macro_export]
 macro_rules! open_enum {
     (
         $(#[$attr:meta])*
@@ -47,6 +67,9 @@ macro_rules! open_enum {
         }
 
         impl $name {
+            /// Every named value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
             /// The specification name, or `None` for an unknown value.
             pub fn name(self) -> Option<&'static str> {
                 match self {
@@ -66,5 +89,3 @@ macro_rules! open_enum {
         }
     };
 }
-
-pub(crate) use open_enum;
