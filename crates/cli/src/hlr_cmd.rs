@@ -225,9 +225,21 @@ pub fn run(cmd: HlrCommand, config: &Config) -> anyhow::Result<()> {
 
 /// Open the store the config names, with its KEK.
 pub fn open_store(config: &Config, if_missing: IfMissing) -> anyhow::Result<Store> {
+    // The data directory holds subscriber identities (IMSI, MSISDN, names)
+    // in the clear, and the secrets sealed: only the owner may read it.
+    if !config.data_dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    }
     let kek = kek::load(config, if_missing)?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let path = config.in_data_dir(&config.hlr.database);
     Store::open(&path, kek).with_context(|| format!("opening {}", path.display()))
 }

@@ -200,6 +200,8 @@ fn up_starts_from_nothing_and_stops_on_sigterm() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&kek).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "KEK file readable by others");
+        let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "data directory open to others");
     }
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
