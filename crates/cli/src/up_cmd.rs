@@ -32,6 +32,7 @@ pub fn serve_until_signal(config: &Config, if_missing: IfMissing) -> anyhow::Res
     let hlr_config = HlrConfig {
         ipa_name: config.hlr.unit_name.clone(),
         max_vectors_per_request: usize::from(config.hlr.max_vectors),
+        unknown_imsi_cause: telsec_gsup::Cause::from(config.hlr.unknown_imsi_cause),
         ..HlrConfig::default()
     };
     let core = HlrCore::new(auc, hlr_config, rand::make_rng::<rand::rngs::StdRng>());

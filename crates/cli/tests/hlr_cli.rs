@@ -241,3 +241,38 @@ fn rotate_kek_then_only_the_new_key_opens() {
         .unwrap();
     assert_eq!(json(&with_new)["msisdn"], "4912345");
 }
+
+/// `hlr.unknown_imsi_cause = 11` makes the HLR answer an unknown IMSI with
+/// "PLMN not allowed", as osmo-hlr does by default since 1.3.
+#[test]
+fn unknown_imsi_cause_is_configurable() {
+    let dir = TelsecHlr::new_data_dir();
+    let config = dir.path().join("telsec.toml");
+    std::fs::write(&config, "[hlr]\nunknown_imsi_cause = 11\n").unwrap();
+    let mut child = telsec()
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["hlr", "serve", "--listen", "127.0.0.28:4222"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::osmo::wait_listening("127.0.0.28:4222".parse().unwrap());
+    let out = run(
+        dir.path(),
+        &[
+            "hlr",
+            "query",
+            "--server",
+            "127.0.0.28:4222",
+            "--imsi",
+            "001019999999999",
+        ],
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PLMN not allowed"), "{stderr}");
+}

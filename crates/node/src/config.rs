@@ -89,6 +89,10 @@ pub struct HlrConfig {
     pub max_vectors: u8,
     /// IPA unit name the HLR announces, and sends as GSUP source name.
     pub unit_name: String,
+    /// GSUP cause answered for an IMSI the HLR does not know: 2 (IMSI
+    /// unknown in HLR, GSM 24.008) or, as osmo-hlr ≥ 1.3 by default, 11
+    /// (PLMN not allowed), which stops a foreign SIM from retrying.
+    pub unknown_imsi_cause: u8,
 }
 
 impl Default for Config {
@@ -120,6 +124,7 @@ impl Default for HlrConfig {
             sqn_lease: telsec_hlr::sqn_lease::DEFAULT_LEASE_SIZE,
             max_vectors: 5,
             unit_name: "telsec-hlr".to_owned(),
+            unknown_imsi_cause: 2,
         }
     }
 }
@@ -144,6 +149,11 @@ impl Config {
         if self.hlr.sqn_lease == 0 || self.hlr.sqn_lease > 1 << 20 {
             return Err(ConfigError::Invalid(
                 "hlr.sqn_lease must be 1..=1048576".into(),
+            ));
+        }
+        if ![2, 11].contains(&self.hlr.unknown_imsi_cause) {
+            return Err(ConfigError::Invalid(
+                "hlr.unknown_imsi_cause must be 2 (IMSI unknown) or 11 (PLMN not allowed)".into(),
             ));
         }
         if !(1..=5).contains(&self.hlr.max_vectors) {
@@ -198,6 +208,9 @@ sqn_lease = {lease}
 max_vectors = {max_vectors}
 # IPA unit name the HLR announces.
 unit_name = "{unit_name}"
+# GSUP cause for an unknown IMSI: 2 (IMSI unknown in HLR) or 11 (PLMN not
+# allowed, osmo-hlr's default since 1.3, which stops a foreign SIM retrying).
+unknown_imsi_cause = {unknown_cause}
 "#,
             data_dir = d.data_dir.display(),
             filter = d.log.filter,
@@ -208,6 +221,7 @@ unit_name = "{unit_name}"
             lease = d.hlr.sqn_lease,
             max_vectors = d.hlr.max_vectors,
             unit_name = d.hlr.unit_name,
+            unknown_cause = d.hlr.unknown_imsi_cause,
         )
     }
 }
