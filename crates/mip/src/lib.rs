@@ -29,6 +29,7 @@ pub mod auth;
 pub mod code;
 pub mod error;
 pub mod ext;
+pub mod ha;
 pub mod registration;
 pub mod replay;
 
