@@ -32,6 +32,7 @@ pub mod ext;
 pub mod ha;
 pub mod registration;
 pub mod replay;
+pub mod tunnel;
 
 pub use advert::{
     AdvertisementExtension, AgentFlags, MobilityAgentAdvertisement, RouterAdvertisement,

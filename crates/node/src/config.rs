@@ -6,7 +6,7 @@
 //! structure with a comment per field, so the defaults are documented in one
 //! place and cannot drift from the code (a test parses it back).
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The HLR/AuC.
     pub hlr: HlrConfig,
+    /// The Mobile IP home agent.
+    pub ha: HaConfig,
 }
 
 /// Logging options.
@@ -95,12 +97,99 @@ pub struct HlrConfig {
     pub unknown_imsi_cause: u8,
 }
 
+/// Mobile IP home agent options (RFC 5944 §3.8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HaConfig {
+    /// Registration and UDP-tunnel socket. RFC 5944 port 434 (below 1024:
+    /// needs root or CAP_NET_BIND_SERVICE).
+    pub listen: SocketAddrV4,
+    /// The address mobile nodes put in the Home Agent field; defaults to
+    /// the listen address when that is not 0.0.0.0.
+    pub address: Option<Ipv4Addr>,
+    /// Home networks served, as `a.b.c.d/len`.
+    pub home_networks: Vec<String>,
+    /// Longest lifetime granted, seconds (65535 = infinite allowed).
+    pub max_lifetime: u16,
+    /// Most simultaneous bindings per home address (S flag).
+    pub max_bindings: usize,
+    /// Honour the S flag.
+    pub simultaneous_bindings: bool,
+    /// Offer UDP tunnelling through NATs (RFC 3519).
+    pub udp_tunnelling: bool,
+    /// Offer reverse tunnelling (RFC 3024).
+    pub reverse_tunnelling: bool,
+    /// Open a raw socket for IP-in-IP tunnels (CAP_NET_RAW).
+    pub ipip: bool,
+    /// Directory of the binding snapshot and journal, relative to data_dir.
+    pub state_dir: PathBuf,
+    /// Secret for nonce-mode replay protection; created (0600) when absent.
+    pub nonce_secret_file: PathBuf,
+    /// Journal size that triggers a new snapshot, octets.
+    pub compact_after_bytes: u64,
+    /// Link to the home network.
+    pub home_link: crate::packet_link::LinkConfig,
+    /// Mobile nodes with statically configured keys.
+    pub mobile_nodes: Vec<MobileNodeConfig>,
+}
+
+/// A mobile node's static mobility security association.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MobileNodeConfig {
+    /// Its home address.
+    pub home_address: Ipv4Addr,
+    /// Its NAI (RFC 2794), when it registers with one.
+    #[serde(default)]
+    pub nai: Option<String>,
+    /// SPI of the MN-HA SA (256 or more).
+    pub spi: u32,
+    /// `hmac-md5` (RFC 5944 default) or `hmac-sha256`.
+    #[serde(default = "default_mip_algorithm")]
+    pub algorithm: String,
+    /// The shared key, hex.
+    pub key: String,
+    /// `timestamp` (default) or `nonce`.
+    #[serde(default = "default_replay")]
+    pub replay: String,
+}
+
+fn default_mip_algorithm() -> String {
+    "hmac-md5".to_owned()
+}
+
+fn default_replay() -> String {
+    "timestamp".to_owned()
+}
+
+impl Default for HaConfig {
+    fn default() -> Self {
+        HaConfig {
+            listen: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 434),
+            address: None,
+            home_networks: vec!["10.77.0.0/24".to_owned()],
+            max_lifetime: 1800,
+            max_bindings: 4,
+            simultaneous_bindings: true,
+            udp_tunnelling: true,
+            reverse_tunnelling: true,
+            ipip: false,
+            state_dir: PathBuf::from("ha"),
+            nonce_secret_file: PathBuf::from("ha.nonce"),
+            compact_after_bytes: 4 << 20,
+            home_link: crate::packet_link::LinkConfig::None,
+            mobile_nodes: Vec::new(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("telsec-data"),
             log: LogConfig::default(),
             hlr: HlrConfig::default(),
+            ha: HaConfig::default(),
         }
     }
 }
@@ -161,6 +250,24 @@ impl Config {
                 "hlr.max_vectors must be 1..=5 (a GSUP message carries at most 5 tuples)".into(),
             ));
         }
+        if self.ha.address.is_none() && self.ha.listen.ip().is_unspecified() {
+            return Err(ConfigError::Invalid(
+                "ha.address is needed when ha.listen is 0.0.0.0".into(),
+            ));
+        }
+        for n in &self.ha.home_networks {
+            parse_prefix(n).ok_or_else(|| {
+                ConfigError::Invalid(format!("ha.home_networks: {n:?} is not a.b.c.d/len"))
+            })?;
+        }
+        for mn in &self.ha.mobile_nodes {
+            if mn.spi < 256 {
+                return Err(ConfigError::Invalid(format!(
+                    "ha.mobile_nodes {}: SPIs 0..=255 are reserved (RFC 5944 §1.6)",
+                    mn.home_address
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -211,6 +318,45 @@ unit_name = "{unit_name}"
 # GSUP cause for an unknown IMSI: 2 (IMSI unknown in HLR) or 11 (PLMN not
 # allowed, osmo-hlr's default since 1.3, which stops a foreign SIM retrying).
 unknown_imsi_cause = {unknown_cause}
+
+[ha]
+# Mobile IP home agent (RFC 5944). Registrations and RFC 3519 UDP-tunnelled
+# data share this socket. Port 434 needs root or CAP_NET_BIND_SERVICE.
+listen = "{ha_listen}"
+# Address mobile nodes name in the Home Agent field; needed only when listen
+# is 0.0.0.0.
+# address = "192.0.2.1"
+# Home networks served; a home address outside them is refused (code 129).
+home_networks = ["{ha_net}"]
+# Longest registration lifetime granted, seconds (65535 allows infinity).
+max_lifetime = {ha_life}
+# Most simultaneous bindings (S flag) per home address; one more gets 135.
+max_bindings = {ha_bind}
+simultaneous_bindings = true
+# RFC 3519 UDP tunnelling (crosses NATs; needs no raw socket).
+udp_tunnelling = true
+# RFC 3024 reverse tunnelling (T flag).
+reverse_tunnelling = true
+# IP-in-IP tunnels through a raw socket (needs CAP_NET_RAW).
+ipip = false
+# Binding snapshot and journal, relative to data_dir. Every accepted
+# registration is synced to the journal before its reply is sent.
+state_dir = "{ha_state}"
+# Secret for nonce-mode replay protection, created with mode 0600.
+nonce_secret_file = "{ha_nonce}"
+# The journal is folded into a new snapshot beyond this many octets.
+compact_after_bytes = {ha_compact}
+# Link to the home network: {{ kind = "none" }}, a TUN device
+# {{ kind = "tun", name = "tsha0", address = "10.77.0.1", prefix_len = 24 }},
+# or the unprivileged UDP wire {{ kind = "udp", bind = "...", peer = "..." }}.
+home_link = {{ kind = "none" }}
+# Mobile nodes with static keys; keys delivered by SMS are added at run time.
+# [[ha.mobile_nodes]]
+# home_address = "10.77.0.5"
+# spi = 4096
+# algorithm = "hmac-sha256"   # or "hmac-md5", the RFC 5944 default
+# key = "<hex>"
+# replay = "timestamp"        # or "nonce"
 "#,
             data_dir = d.data_dir.display(),
             filter = d.log.filter,
@@ -222,8 +368,22 @@ unknown_imsi_cause = {unknown_cause}
             max_vectors = d.hlr.max_vectors,
             unit_name = d.hlr.unit_name,
             unknown_cause = d.hlr.unknown_imsi_cause,
+            ha_listen = d.ha.listen,
+            ha_net = d.ha.home_networks.join("\", \""),
+            ha_life = d.ha.max_lifetime,
+            ha_bind = d.ha.max_bindings,
+            ha_state = d.ha.state_dir.display(),
+            ha_nonce = d.ha.nonce_secret_file.display(),
+            ha_compact = d.ha.compact_after_bytes,
         )
     }
+}
+
+/// Parses `a.b.c.d/len` (len 0..=32).
+pub fn parse_prefix(s: &str) -> Option<(Ipv4Addr, u8)> {
+    let (addr, len) = s.split_once('/')?;
+    let len: u8 = len.parse().ok()?;
+    (len <= 32).then_some((addr.parse().ok()?, len))
 }
 
 #[cfg(test)]

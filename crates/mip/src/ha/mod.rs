@@ -36,6 +36,7 @@
 
 pub mod binding;
 pub mod config;
+pub mod forward;
 pub mod outcome;
 pub mod persist;
 
@@ -47,6 +48,7 @@ use sha2::Sha256;
 
 pub use binding::{Binding, BindingCache, TooManyBindings, Tunnel};
 pub use config::{Config, DEFAULT_UDP_KEEPALIVE_SECS, HomeNetwork};
+pub use forward::{ReverseDrop, TunnelSource};
 pub use outcome::{BindingChange, Denial, Outcome, Record, Verdict};
 pub use persist::SnapshotError;
 
@@ -124,6 +126,23 @@ impl HomeAgent {
         &self.cache
     }
 
+    /// The live bindings a datagram for `dst` is tunnelled along
+    /// ([`forward::tunnel_targets`]).
+    pub fn tunnel_targets(&self, now_ms: u64, dst: Ipv4Addr) -> impl Iterator<Item = &Binding> {
+        forward::tunnel_targets(&self.cache, now_ms, dst)
+    }
+
+    /// Checks a reverse-tunnelled datagram before it enters the home
+    /// network ([`forward::check_reverse`]).
+    pub fn check_reverse(
+        &self,
+        now_ms: u64,
+        from: TunnelSource,
+        inner: &crate::tunnel::Ipv4Packet<'_>,
+    ) -> Result<Ipv4Addr, ReverseDrop> {
+        forward::check_reverse(&self.cache, now_ms, from, inner)
+    }
+
     /// The replay record of a home address.
     pub fn record(&self, home: Ipv4Addr) -> Option<MnRecord> {
         self.records.get(&home).copied()
@@ -144,6 +163,31 @@ impl HomeAgent {
     /// ([`persist`] describes the format).
     pub fn snapshot(&self) -> Vec<u8> {
         persist::snapshot(&self.cache, &self.records)
+    }
+
+    /// The snapshot of a home agent with no state, for a first start.
+    pub fn empty_snapshot() -> Vec<u8> {
+        persist::snapshot(&BindingCache::new(), &BTreeMap::new())
+    }
+
+    /// The journal entry for `home` to append after an accepted request
+    /// ([`persist`] describes the journal).
+    pub fn journal_entry(&self, home: Ipv4Addr) -> Vec<u8> {
+        persist::journal_entry(home, self.cache.get(home), self.records.get(&home).copied())
+    }
+
+    /// Replaces the state by a snapshot's followed by its journal's. On
+    /// error nothing changes.
+    pub fn restore_with_journal(
+        &mut self,
+        snapshot: &[u8],
+        journal: &[u8],
+        now_ms: u64,
+    ) -> Result<(), SnapshotError> {
+        let (cache, records) = persist::restore_with_journal(snapshot, journal, now_ms)?;
+        self.cache = cache;
+        self.records = records;
+        Ok(())
     }
 
     /// Replaces the binding list and replay state by a snapshot's,

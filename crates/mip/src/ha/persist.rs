@@ -9,7 +9,21 @@
 //! telsec-mip-ha 1
 //! B <home> <coa> <granted s> <expires unix ms | -> <ident hex> <flags hex> <tunnel> <src ip:port>
 //! R <home> <last accepted ident hex> <accepted count>
+//! H <home>
+//! E
 //! ```
+//!
+//! `H` forgets every binding of `<home>`; it starts each journal entry,
+//! and `E` ends it.
+//! The journal ([`journal_entry`]) is what makes persistence cheap enough
+//! to keep up with tens of thousands of registrations a second: after each
+//! accepted request the driver appends the new state of that one home
+//! address (`H`, its `B` lines, its `R` line) to a journal file, syncs the
+//! journal once per batch of requests before sending their replies, and
+//! now and then writes a fresh snapshot and empties the journal. Restoring
+//! reads the snapshot and then the journal's entries in order; a last
+//! entry without its `E` line was torn by a crash before it was synced (so
+//! its reply was never sent) and is ignored as a whole.
 //!
 //! `<tunnel>` is `ipip`, `gre`, `minimal` or `udp/<encapsulation>/<keepalive s>`.
 //! Times are absolute wall-clock milliseconds, since a monotonic instant
@@ -43,6 +57,9 @@ pub enum SnapshotError {
     /// A record line does not parse.
     #[error("malformed snapshot line {0}")]
     BadLine(usize),
+    /// A complete journal line does not parse.
+    #[error("malformed journal line {0}")]
+    BadJournalLine(usize),
 }
 
 fn tunnel_text(t: Tunnel) -> String {
@@ -77,27 +94,31 @@ fn parse_tunnel(s: &str) -> Option<Tunnel> {
     })
 }
 
+fn binding_line(s: &mut String, b: &Binding) {
+    let expires = b
+        .expires_ms
+        .map_or_else(|| "-".to_string(), |t| t.to_string());
+    // Writing to a String cannot fail.
+    let _ = writeln!(
+        s,
+        "B {} {} {} {} {:016x} {:02x} {} {}",
+        b.home_address,
+        b.care_of_address,
+        b.granted_lifetime,
+        expires,
+        b.identification,
+        b.flags.0,
+        tunnel_text(b.tunnel),
+        b.source
+    );
+}
+
 /// Writes the snapshot.
 pub fn snapshot(cache: &BindingCache, records: &BTreeMap<Ipv4Addr, MnRecord>) -> Vec<u8> {
     let mut s = String::from(MAGIC);
     s.push('\n');
     for b in cache.iter() {
-        let expires = b
-            .expires_ms
-            .map_or_else(|| "-".to_string(), |t| t.to_string());
-        // Writing to a String cannot fail.
-        let _ = writeln!(
-            s,
-            "B {} {} {} {} {:016x} {:02x} {} {}",
-            b.home_address,
-            b.care_of_address,
-            b.granted_lifetime,
-            expires,
-            b.identification,
-            b.flags.0,
-            tunnel_text(b.tunnel),
-            b.source
-        );
+        binding_line(&mut s, b);
     }
     for (home, r) in records {
         let _ = writeln!(s, "R {home} {:016x} {}", r.last_accepted, r.accepted);
@@ -137,47 +158,114 @@ fn parse_record(f: &[&str]) -> Option<(Ipv4Addr, MnRecord)> {
     ))
 }
 
-/// Reads a snapshot, dropping bindings lapsed at `now_ms`; replay records
-/// are always kept.
-pub fn restore(
-    bytes: &[u8],
+/// The journal entry recording the state of `home` after a change: its
+/// bindings and its replay record.
+pub fn journal_entry(home: Ipv4Addr, bindings: &[Binding], record: Option<MnRecord>) -> Vec<u8> {
+    let mut s = format!("H {home}\n");
+    for b in bindings {
+        binding_line(&mut s, b);
+    }
+    if let Some(r) = record {
+        let _ = writeln!(s, "R {home} {:016x} {}", r.last_accepted, r.accepted);
+    }
+    s.push_str("E\n");
+    s.into_bytes()
+}
+
+/// The home agent state being rebuilt.
+type State = (BindingCache, BTreeMap<Ipv4Addr, MnRecord>);
+
+/// Applies record lines to `state`; `bad` makes the error for line `n`.
+fn apply<'a>(
+    lines: impl Iterator<Item = &'a str>,
+    first_line: usize,
     now_ms: u64,
-) -> Result<(BindingCache, BTreeMap<Ipv4Addr, MnRecord>), SnapshotError> {
-    if bytes.len() > MAX_SNAPSHOT_LEN {
-        return Err(SnapshotError::NotText);
-    }
-    let text = core::str::from_utf8(bytes).map_err(|_| SnapshotError::NotText)?;
-    let mut lines = text.lines();
-    if lines.next() != Some(MAGIC) {
-        return Err(SnapshotError::BadHeader);
-    }
-    let mut cache = BindingCache::new();
-    let mut records = BTreeMap::new();
+    state: &mut State,
+    bad: fn(usize) -> SnapshotError,
+) -> Result<(), SnapshotError> {
+    let (cache, records) = state;
     for (i, line) in lines.enumerate() {
-        let n = i + 2;
+        let n = i + first_line;
         if line.is_empty() {
             continue;
         }
         let fields: Vec<&str> = line.split(' ').collect();
         match fields.split_first() {
             Some((&"B", rest)) => {
-                let b = parse_binding(rest).ok_or(SnapshotError::BadLine(n))?;
+                let b = parse_binding(rest).ok_or(bad(n))?;
                 if !b.is_expired(now_ms) {
                     // Replaying the list as simultaneous registrations
                     // with no limit rebuilds it exactly.
-                    cache
-                        .register(b, true, usize::MAX)
-                        .map_err(|_| SnapshotError::BadLine(n))?;
+                    cache.register(b, true, usize::MAX).map_err(|_| bad(n))?;
                 }
             }
             Some((&"R", rest)) => {
-                let (home, r) = parse_record(rest).ok_or(SnapshotError::BadLine(n))?;
+                let (home, r) = parse_record(rest).ok_or(bad(n))?;
                 records.insert(home, r);
             }
-            _ => return Err(SnapshotError::BadLine(n)),
+            Some((&"H", [home])) => {
+                cache.remove_all(home.parse().map_err(|_| bad(n))?);
+            }
+            _ => return Err(bad(n)),
         }
     }
-    Ok((cache, records))
+    Ok(())
+}
+
+fn text(bytes: &[u8]) -> Result<&str, SnapshotError> {
+    if bytes.len() > MAX_SNAPSHOT_LEN {
+        return Err(SnapshotError::NotText);
+    }
+    core::str::from_utf8(bytes).map_err(|_| SnapshotError::NotText)
+}
+
+/// Reads a snapshot, dropping bindings lapsed at `now_ms`; replay records
+/// are always kept.
+pub fn restore(bytes: &[u8], now_ms: u64) -> Result<State, SnapshotError> {
+    restore_with_journal(bytes, b"", now_ms)
+}
+
+/// Reads a snapshot and then its journal (see the module documentation).
+pub fn restore_with_journal(
+    snapshot: &[u8],
+    journal: &[u8],
+    now_ms: u64,
+) -> Result<State, SnapshotError> {
+    let mut lines = text(snapshot)?.lines();
+    if lines.next() != Some(MAGIC) {
+        return Err(SnapshotError::BadHeader);
+    }
+    let mut state = (BindingCache::new(), BTreeMap::new());
+    apply(lines, 2, now_ms, &mut state, SnapshotError::BadLine)?;
+    // Entries are applied whole, when their `E` line has been read.
+    let mut entry_start = 0;
+    let mut entry = Vec::new();
+    for (i, line) in text(journal)?.split('\n').enumerate() {
+        match line {
+            "E" => {
+                apply(
+                    entry.drain(..),
+                    entry_start + 1,
+                    now_ms,
+                    &mut state,
+                    SnapshotError::BadJournalLine,
+                )?;
+            }
+            _ if line.starts_with("H ") => {
+                if !entry.is_empty() {
+                    // An entry without its end inside the journal: only
+                    // the tail may be torn.
+                    return Err(SnapshotError::BadJournalLine(i + 1));
+                }
+                entry_start = i;
+                entry.push(line);
+            }
+            "" => {}
+            _ if entry.is_empty() => return Err(SnapshotError::BadJournalLine(i + 1)),
+            _ => entry.push(line),
+        }
+    }
+    Ok(state)
 }
 
 #[cfg(test)]
@@ -230,5 +318,27 @@ mod tests {
             Err(SnapshotError::BadLine(2))
         );
         assert_eq!(restore(&[0xff], 0), Err(SnapshotError::NotText));
+
+        // A journal replaces one home address's state; a torn last line
+        // is ignored, a complete bad one is an error.
+        let home = Ipv4Addr::new(10, 0, 0, 5);
+        let moved = mk(9, Some(9_000), Tunnel::IpInIp);
+        let newer = MnRecord {
+            last_accepted: 8,
+            accepted: 4,
+        };
+        let mut journal = journal_entry(home, std::slice::from_ref(&moved), Some(newer));
+        journal.extend_from_slice(b"H 10.0.0.5\nB 10.0.0.5 192.0.2.1 60");
+        let (c4, r4) = restore_with_journal(&bytes, &journal, 0).expect("restores");
+        assert_eq!(c4.get(home), std::slice::from_ref(&moved));
+        assert_eq!(r4.get(&home), Some(&newer));
+        assert_eq!(
+            restore_with_journal(&bytes, b"H 10.0.0.5\nX\nE\n", 0),
+            Err(SnapshotError::BadJournalLine(2))
+        );
+        assert_eq!(
+            restore_with_journal(&bytes, b"H 10.0.0.5\nH 10.0.0.6\nE\n", 0),
+            Err(SnapshotError::BadJournalLine(2))
+        );
     }
 }

@@ -1,0 +1,540 @@
+//! The home agent's driver: one UDP socket on port 434 for registrations
+//! and RFC 3519 tunnel data (they share the port, RFC 3519 §4.7), a packet
+//! link to the home network, optionally a raw IP-in-IP socket, and a
+//! durable binding store. The protocol decisions are
+//! [`telsec_mip::ha::HomeAgent`]'s; this file moves octets and writes
+//! files.
+//!
+//! Durability: an accepted registration is journalled and the journal is
+//! synced before its reply leaves, so a binding the mobile node was told
+//! about survives a crash. Requests that arrive together are processed as
+//! one batch with one sync (group commit), which is what lets persistence
+//! keep up with tens of thousands of registrations a second. The journal
+//! is folded into a fresh snapshot when it grows past a threshold and at
+//! shutdown ([`telsec_mip::ha::persist`] has the formats).
+//!
+//! The task owns the core: no locks. Other tasks talk to it through
+//! [`HaCommand`]s (the key service installs new mobility SAs this way).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use telsec_mip::SecurityAssociation;
+use telsec_mip::ha::{Binding, HomeAgent, Outcome, Tunnel, TunnelSource, Verdict};
+use telsec_mip::tunnel::{self, Ipv4Packet};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::packet_link::{LinkConfig, PacketLink};
+use crate::raw_ipip::RawIpip;
+
+/// File holding the last snapshot, inside the state directory.
+pub const SNAPSHOT_FILE: &str = "ha-bindings.snapshot";
+/// File holding the journal since that snapshot.
+pub const JOURNAL_FILE: &str = "ha-bindings.journal";
+/// Most datagrams handled in one batch before the journal is synced.
+const MAX_BATCH: usize = 512;
+
+/// How the driver is set up.
+#[derive(Debug, Clone)]
+pub struct HaParams {
+    /// Registration and UDP-tunnel socket (RFC 5944 port 434).
+    pub listen: SocketAddrV4,
+    /// Directory of the snapshot and journal.
+    pub state_dir: PathBuf,
+    /// Link to the home network.
+    pub home_link: LinkConfig,
+    /// Whether to open a raw socket for IP-in-IP tunnels (needs
+    /// CAP_NET_RAW); without it only UDP-tunnelled bindings carry data.
+    pub ipip: bool,
+    /// Journal size after which it is folded into a new snapshot.
+    pub compact_after_bytes: u64,
+}
+
+/// Errors starting or running the home agent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HaError {
+    /// A socket or device could not be opened.
+    #[error("cannot open {what}: {source}")]
+    Open {
+        /// Which one.
+        what: &'static str,
+        /// Why.
+        source: io::Error,
+    },
+    /// The binding store could not be read or written.
+    #[error("binding store {path}: {source}")]
+    Store {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The stored state does not parse.
+    #[error("binding store {path} is corrupt: {source}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: telsec_mip::ha::SnapshotError,
+    },
+}
+
+/// Requests to the running home agent.
+#[derive(Debug)]
+pub enum HaCommand {
+    /// Adds (or replaces, by SPI) a mobility SA for a home address.
+    InstallSa {
+        /// The mobile node's home address.
+        home: Ipv4Addr,
+        /// The SA.
+        sa: SecurityAssociation,
+    },
+    /// The current bindings.
+    Bindings(oneshot::Sender<Vec<Binding>>),
+}
+
+/// A started home agent.
+#[derive(Debug)]
+pub struct RunningHa {
+    local_addr: SocketAddrV4,
+    link_addr: Option<SocketAddr>,
+    commands: mpsc::Sender<HaCommand>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), HaError>>,
+}
+
+impl RunningHa {
+    /// The registration socket's address.
+    pub fn local_addr(&self) -> SocketAddrV4 {
+        self.local_addr
+    }
+
+    /// The local address of a UDP home link.
+    pub fn link_addr(&self) -> Option<SocketAddr> {
+        self.link_addr
+    }
+
+    /// A sender for [`HaCommand`]s.
+    pub fn commands(&self) -> mpsc::Sender<HaCommand> {
+        self.commands.clone()
+    }
+
+    /// Stops the task after writing a final snapshot.
+    pub async fn shutdown(self) -> Result<(), HaError> {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(HaError::Store {
+                path: PathBuf::from("<task>"),
+                source: io::Error::other(e),
+            }),
+        }
+    }
+}
+
+/// Wall-clock time in Unix milliseconds, the clock of the sans-IO core.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Reads the snapshot and journal of `dir` (empty when absent).
+pub fn read_state(dir: &Path) -> Result<(Vec<u8>, Vec<u8>), HaError> {
+    let read = |name: &str| -> Result<Vec<u8>, HaError> {
+        let path = dir.join(name);
+        match File::open(&path) {
+            Ok(mut f) => {
+                let mut v = Vec::new();
+                f.read_to_end(&mut v)
+                    .map_err(|source| HaError::Store { path, source })?;
+                Ok(v)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(source) => Err(HaError::Store { path, source }),
+        }
+    };
+    let mut snapshot = read(SNAPSHOT_FILE)?;
+    if snapshot.is_empty() {
+        snapshot = HomeAgent::empty_snapshot();
+    }
+    Ok((snapshot, read(JOURNAL_FILE)?))
+}
+
+/// Restores `core` from the files of `dir`.
+pub fn restore(core: &mut HomeAgent, dir: &Path, now: u64) -> Result<(), HaError> {
+    let (snapshot, journal) = read_state(dir)?;
+    core.restore_with_journal(&snapshot, &journal, now)
+        .map_err(|source| HaError::Corrupt {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
+/// The snapshot file and the open journal.
+struct Store {
+    dir: PathBuf,
+    journal: File,
+    journal_len: u64,
+    pending: Vec<u8>,
+}
+
+impl Store {
+    fn open(dir: &Path) -> Result<Store, HaError> {
+        fs::create_dir_all(dir).map_err(|source| HaError::Store {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = dir.join(JOURNAL_FILE);
+        let journal = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| HaError::Store {
+                path: path.clone(),
+                source,
+            })?;
+        let journal_len = journal
+            .metadata()
+            .map_err(|source| HaError::Store { path, source })?
+            .len();
+        Ok(Store {
+            dir: dir.to_owned(),
+            journal,
+            journal_len,
+            pending: Vec::new(),
+        })
+    }
+
+    fn err(&self, name: &str, source: io::Error) -> HaError {
+        HaError::Store {
+            path: self.dir.join(name),
+            source,
+        }
+    }
+
+    /// Writes and syncs what was journalled since the last call.
+    fn commit(&mut self) -> Result<(), HaError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.journal
+            .write_all(&self.pending)
+            .and_then(|()| self.journal.sync_data())
+            .map_err(|e| self.err(JOURNAL_FILE, e))?;
+        self.journal_len += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Replaces the snapshot atomically (write, sync, rename, sync the
+    /// directory) and empties the journal.
+    fn compact(&mut self, snapshot: &[u8]) -> Result<(), HaError> {
+        self.commit()?;
+        let tmp = self.dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+        let write = || -> io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(snapshot)?;
+            f.sync_all()?;
+            fs::rename(&tmp, self.dir.join(SNAPSHOT_FILE))?;
+            File::open(&self.dir)?.sync_all()
+        };
+        write().map_err(|e| self.err(SNAPSHOT_FILE, e))?;
+        self.journal
+            .set_len(0)
+            .and_then(|()| self.journal.sync_all())
+            .map_err(|e| self.err(JOURNAL_FILE, e))?;
+        self.journal_len = 0;
+        Ok(())
+    }
+}
+
+/// Starts the home agent: restores its state from `params.state_dir`,
+/// binds its sockets and spawns the task.
+pub async fn start(mut core: HomeAgent, params: HaParams) -> Result<RunningHa, HaError> {
+    restore(&mut core, &params.state_dir, now_ms())?;
+    let mut store = Store::open(&params.state_dir)?;
+    store.compact(&core.snapshot())?;
+    let socket = UdpSocket::bind(params.listen)
+        .await
+        .map_err(|source| HaError::Open {
+            what: "registration socket",
+            source,
+        })?;
+    let local_addr = match socket.local_addr() {
+        Ok(SocketAddr::V4(a)) => a,
+        Ok(SocketAddr::V6(_)) | Err(_) => params.listen,
+    };
+    let link = PacketLink::open(&params.home_link)
+        .await
+        .map_err(|source| HaError::Open {
+            what: "home link",
+            source,
+        })?;
+    let ipip = if params.ipip {
+        Some(RawIpip::open().map_err(|source| HaError::Open {
+            what: "raw IP-in-IP socket",
+            source,
+        })?)
+    } else {
+        None
+    };
+    info!(
+        listen = %local_addr,
+        bindings = core.bindings().len(),
+        link = ?params.home_link,
+        ipip = params.ipip,
+        "home agent started"
+    );
+    let link_addr = link.local_addr();
+    let (commands, rx) = mpsc::channel(64);
+    let (stop, stop_rx) = oneshot::channel();
+    let driver = Driver {
+        core,
+        socket: Arc::new(socket),
+        address: *local_addr.ip(),
+        link,
+        ipip,
+        store,
+        compact_after: params.compact_after_bytes,
+    };
+    let task = tokio::spawn(driver.run(rx, stop_rx));
+    Ok(RunningHa {
+        local_addr,
+        link_addr,
+        commands,
+        stop,
+        task,
+    })
+}
+
+struct Driver {
+    core: HomeAgent,
+    socket: Arc<UdpSocket>,
+    address: Ipv4Addr,
+    link: PacketLink,
+    ipip: Option<RawIpip>,
+    store: Store,
+    compact_after: u64,
+}
+
+/// Replies of a batch, held until the journal is synced.
+type Replies = Vec<(Vec<u8>, SocketAddrV4)>;
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<HaCommand>,
+        mut stop: oneshot::Receiver<()>,
+    ) -> Result<(), HaError> {
+        let mut buf = vec![0u8; 65_536];
+        let mut link_buf = vec![0u8; 65_536];
+        let mut ipip_buf = vec![0u8; 65_536];
+        loop {
+            let sleep = self
+                .core
+                .poll_timeout()
+                .map(|t| Duration::from_millis(t.saturating_sub(now_ms())));
+            tokio::select! {
+                _ = &mut stop => break,
+                Some(cmd) = commands.recv() => self.command(cmd),
+                r = self.socket.recv_from(&mut buf) => {
+                    let mut replies = Replies::new();
+                    match r {
+                        Ok((n, from)) => self.datagram(&buf[..n], from, &mut replies).await,
+                        Err(e) => warn!(error = %e, "registration socket"),
+                    }
+                    for _ in 1..MAX_BATCH {
+                        match self.socket.try_recv_from(&mut buf) {
+                            Ok((n, from)) => self.datagram(&buf[..n], from, &mut replies).await,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) => { warn!(error = %e, "registration socket"); break; }
+                        }
+                    }
+                    // Durable before anyone is told.
+                    self.store.commit()?;
+                    for (bytes, to) in replies {
+                        if let Err(e) = self.socket.send_to(&bytes, to).await {
+                            warn!(error = %e, to = %to, "cannot send reply");
+                        }
+                    }
+                }
+                r = self.link.recv(&mut link_buf) => match r {
+                    Ok(n) => self.forward_to_mobile(&link_buf[..n]).await,
+                    Err(e) => warn!(error = %e, "home link"),
+                },
+                r = recv_ipip(self.ipip.as_ref(), &mut ipip_buf) => match r {
+                    Ok(n) => self.handle_ipip(&ipip_buf[..n]).await,
+                    Err(e) => warn!(error = %e, "IP-in-IP socket"),
+                },
+                () = sleep_or_pending(sleep) => {
+                    let now = now_ms();
+                    for gone in self.core.handle_timeout(now) {
+                        info!(home = %gone.home_address, coa = %gone.care_of_address, "binding expired");
+                        let entry = self.core.journal_entry(gone.home_address);
+                        self.store.pending.extend_from_slice(&entry);
+                    }
+                    self.store.commit()?;
+                }
+            }
+            if self.store.journal_len > self.compact_after {
+                self.store.compact(&self.core.snapshot())?;
+            }
+        }
+        self.store.compact(&self.core.snapshot())?;
+        info!("home agent stopped");
+        Ok(())
+    }
+
+    fn command(&mut self, cmd: HaCommand) {
+        match cmd {
+            HaCommand::InstallSa { home, sa } => {
+                info!(home = %home, spi = sa.spi(), "mobility SA installed");
+                self.core.add_sa_for_home(home, sa);
+            }
+            HaCommand::Bindings(tx) => {
+                let _ = tx.send(self.core.bindings().iter().cloned().collect());
+            }
+        }
+    }
+
+    async fn datagram(&mut self, bytes: &[u8], from: SocketAddr, replies: &mut Replies) {
+        let SocketAddr::V4(from) = from else {
+            return;
+        };
+        match bytes.first() {
+            Some(&tunnel::TUNNEL_DATA_TYPE) => self.handle_udp_tunnel(bytes, from).await,
+            _ => {
+                let now = now_ms();
+                let outcome = self.core.handle_request(now, from, self.address, bytes);
+                self.registration(outcome, from, replies);
+            }
+        }
+    }
+
+    fn registration(&mut self, outcome: Outcome, from: SocketAddrV4, replies: &mut Replies) {
+        let Outcome { reply, record, .. } = outcome;
+        match &record.verdict {
+            Verdict::Accepted { .. } => {
+                info!(target: "telsec::ha", "{record}");
+                if let Some(home) = record.home_address {
+                    let entry = self.core.journal_entry(home);
+                    self.store.pending.extend_from_slice(&entry);
+                }
+            }
+            Verdict::Denied(_) | Verdict::Dropped(_) => warn!(target: "telsec::ha", "{record}"),
+        }
+        if let Some(bytes) = reply {
+            replies.push((bytes, from));
+        }
+    }
+
+    /// A datagram from the home network for a mobile node.
+    async fn forward_to_mobile(&mut self, packet: &[u8]) {
+        let dst = match Ipv4Packet::new_checked(packet) {
+            Ok(p) => p.dst(),
+            Err(e) => {
+                debug!(error = %e, "home link: not IPv4");
+                return;
+            }
+        };
+        let now = now_ms();
+        let targets: Vec<Binding> = self.core.tunnel_targets(now, dst).cloned().collect();
+        if targets.is_empty() {
+            debug!(dst = %dst, "home link: no binding");
+            return;
+        }
+        let mut inner = packet.to_vec();
+        if let Err(e) = tunnel::decrement_ttl(&mut inner) {
+            debug!(error = %e, dst = %dst, "not forwarded");
+            return;
+        }
+        let mut out = Vec::with_capacity(inner.len() + 24);
+        for b in &targets {
+            out.clear();
+            match b.tunnel {
+                Tunnel::Udp { .. } => {
+                    tunnel::emit_udp_data(&inner, &mut out);
+                    if let Err(e) = self.socket.send_to(&out, b.source).await {
+                        debug!(error = %e, to = %b.source, "tunnel send");
+                    }
+                }
+                Tunnel::IpInIp => match &self.ipip {
+                    Some(raw) => {
+                        if let Err(e) = raw.send(&inner, b.care_of_address).await {
+                            debug!(error = %e, to = %b.care_of_address, "IP-in-IP send");
+                        }
+                    }
+                    None => debug!(coa = %b.care_of_address, "IP-in-IP binding but no raw socket"),
+                },
+                Tunnel::Gre | Tunnel::Minimal => {
+                    debug!(coa = %b.care_of_address, "encapsulation not offered by this driver")
+                }
+            }
+        }
+    }
+
+    async fn handle_udp_tunnel(&mut self, bytes: &[u8], from: SocketAddrV4) {
+        match tunnel::open_udp_data(bytes) {
+            Ok(inner) => {
+                if let Some(echo) = tunnel::echo_reply(&inner, self.address) {
+                    // RFC 3519 §4.9 keep-alive: answered inside the tunnel,
+                    // and it moves nothing (§6.1.2).
+                    let mut out = Vec::new();
+                    tunnel::emit_udp_data(&echo, &mut out);
+                    let _ = self.socket.send_to(&out, from).await;
+                    return;
+                }
+                self.reverse(TunnelSource::Udp(from), &inner).await;
+            }
+            Err(e) => debug!(error = %e, from = %from, "bad tunnel data"),
+        }
+    }
+
+    async fn handle_ipip(&mut self, packet: &[u8]) {
+        match tunnel::open_ipip(packet) {
+            Ok((outer, inner)) => {
+                self.reverse(TunnelSource::IpInIp(outer.src()), &inner)
+                    .await
+            }
+            Err(e) => debug!(error = %e, "bad IP-in-IP packet"),
+        }
+    }
+
+    /// RFC 3024: a reverse-tunnelled datagram enters the home network
+    /// only from the tunnel its source is bound to.
+    async fn reverse(&mut self, from: TunnelSource, inner: &Ipv4Packet<'_>) {
+        match self.core.check_reverse(now_ms(), from, inner) {
+            Ok(_) => {
+                if let Err(e) = self.link.send(inner.as_bytes()).await {
+                    debug!(error = %e, "home link send");
+                }
+            }
+            Err(e) => {
+                warn!(target: "telsec::ha", reason = %e, "reverse-tunnelled datagram dropped")
+            }
+        }
+    }
+}
+
+async fn recv_ipip(raw: Option<&RawIpip>, buf: &mut [u8]) -> io::Result<usize> {
+    match raw {
+        Some(r) => r.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_or_pending(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
