@@ -205,7 +205,7 @@ pub fn run(cmd: HlrCommand, config: &Config) -> anyhow::Result<()> {
             if let Some(listen) = args.listen {
                 config.hlr.gsup_listen = listen;
             }
-            crate::up_cmd::serve_until_signal(&config, IfMissing::Fail)
+            crate::up_cmd::serve_until_signal(&config, IfMissing::Fail, false)
         }
         HlrCommand::Subscriber(cmd) => subscriber(cmd, config),
         HlrCommand::Query(args) => query(args),

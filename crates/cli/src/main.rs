@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod auth_cmd;
 mod exit;
+mod ha_cmd;
 mod hex_arg;
 mod hlr_bench;
 mod hlr_cmd;
@@ -51,6 +52,13 @@ enum Command {
     /// The HLR/AuC: provision subscribers, serve GSUP, query a GSUP HLR.
     #[command(subcommand)]
     Hlr(hlr_cmd::HlrCommand),
+    /// The Mobile IP home agent (RFC 5944): serve registrations and tunnels, or list bindings.
+    ///
+    /// `telsec ha` serves on `ha.listen` (UDP 434) until interrupted: registrations with
+    /// MN-HA authentication and replay protection, RFC 3519 UDP tunnels and IP-in-IP, reverse
+    /// tunnelling, bindings synced to disk before each reply. `telsec ha bindings` prints the
+    /// persisted binding list as JSON.
+    Ha(ha_cmd::HaArgs),
     /// Print the configuration with its defaults, one comment per field.
     Config,
 }
@@ -72,6 +80,7 @@ fn main() -> ExitCode {
         }
         Command::Auth(cmd) => auth_cmd::run(cmd),
         Command::Hlr(cmd) => hlr_cmd::run(cmd, &config),
+        Command::Ha(args) => ha_cmd::run(args, &config),
         Command::Up(args) => up_cmd::run(args, &config),
     };
     match outcome {

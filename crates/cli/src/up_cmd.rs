@@ -1,25 +1,32 @@
 //! `telsec up`: every service on its embedded defaults, in one process.
 //!
-//! Today that is the HLR (GSUP on loopback, SQLite under the data directory).
-//! On a fresh machine it creates the data directory and a key-encryption key
-//! file, so the first run needs no set-up at all.
+//! Today that is the HLR (GSUP on loopback, SQLite under the data directory)
+//! and the Mobile IP home agent (UDP 434 on loopback, bindings under the
+//! data directory). On a fresh machine it creates the data directory, a
+//! key-encryption key file and the home agent's nonce secret, so the first
+//! run needs no set-up at all.
 
 use clap::Args;
 use telsec_hlr::{Auc, AucConfig, HlrConfig, HlrCore};
 use telsec_node::config::Config;
-use telsec_node::hlr_service;
 use telsec_node::kek::IfMissing;
+use telsec_node::{ha_service, ha_setup, hlr_service};
 use tracing::info;
 
 #[derive(Debug, Args)]
 pub struct UpArgs {}
 
 pub fn run(_args: UpArgs, config: &Config) -> anyhow::Result<()> {
-    serve_until_signal(config, IfMissing::Create)
+    serve_until_signal(config, IfMissing::Create, true)
 }
 
-/// Build the HLR from the config and serve it until SIGINT/SIGTERM.
-pub fn serve_until_signal(config: &Config, if_missing: IfMissing) -> anyhow::Result<()> {
+/// Build the HLR (and with `with_ha` the home agent) from the config and
+/// serve until SIGINT/SIGTERM.
+pub fn serve_until_signal(
+    config: &Config,
+    if_missing: IfMissing,
+    with_ha: bool,
+) -> anyhow::Result<()> {
     let store = crate::hlr_cmd::open_store(config, if_missing)?;
     let subscribers = store.subscriber_count()?;
     let auc = Auc::new(
@@ -36,13 +43,32 @@ pub fn serve_until_signal(config: &Config, if_missing: IfMissing) -> anyhow::Res
         ..HlrConfig::default()
     };
     let core = HlrCore::new(auc, hlr_config, rand::make_rng::<rand::rngs::StdRng>());
+    let ha_core = if with_ha {
+        Some(ha_setup::build_core(config)?)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let running = hlr_service::start(config.hlr.gsup_listen, core).await?;
+        let ha = match ha_core {
+            Some(core) => Some(
+                ha_service::start(core, ha_setup::params(config))
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "{e} (port 434 needs root or CAP_NET_BIND_SERVICE; \
+                             set ha.listen to a higher port otherwise)"
+                        )
+                    })?,
+            ),
+            None => None,
+        };
         info!(
             gsup = %running.local_addr(),
+            mobile_ip = ?ha.as_ref().map(|h| h.local_addr()),
             data_dir = %config.data_dir.display(),
             subscribers,
             "telsec is up; Ctrl-C stops it"
@@ -50,11 +76,14 @@ pub fn serve_until_signal(config: &Config, if_missing: IfMissing) -> anyhow::Res
         wait_for_signal().await;
         info!("stopping");
         running.shutdown().await;
+        if let Some(ha) = ha {
+            ha.shutdown().await?;
+        }
         anyhow::Ok(())
     })
 }
 
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -181,7 +181,11 @@ fn missing_kek_is_refused_outside_up() {
 fn up_starts_from_nothing_and_stops_on_sigterm() {
     let dir = TelsecHlr::new_data_dir();
     let config = dir.path().join("telsec.toml");
-    std::fs::write(&config, "[hlr]\ngsup_listen = \"127.0.0.27:4222\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "[hlr]\ngsup_listen = \"127.0.0.27:4222\"\n[ha]\nlisten = \"127.0.0.27:10434\"\n",
+    )
+    .unwrap();
     let data = dir.path().join("data");
     let mut child = telsec()
         .env_remove("TELSEC_HLR_KEK")
@@ -202,7 +206,52 @@ fn up_starts_from_nothing_and_stops_on_sigterm() {
         assert_eq!(mode & 0o777, 0o600, "KEK file readable by others");
         let mode = std::fs::metadata(&data).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700, "data directory open to others");
+        let mode = std::fs::metadata(data.join("ha.nonce"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "home agent nonce secret readable by others"
+        );
     }
+    // The home agent is up too: a registration for an unknown node gets a
+    // signed-less refusal (131), and the binding list is empty.
+    let mn = std::net::UdpSocket::bind("127.0.0.27:0").unwrap();
+    mn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let rrq = telsec_mip::Request {
+        flags: telsec_mip::RequestFlags::default(),
+        lifetime: 60,
+        home_address: "10.77.0.9".parse().unwrap(),
+        home_agent: "127.0.0.27".parse().unwrap(),
+        care_of_address: "192.0.2.9".parse().unwrap(),
+        identification: 1,
+        extensions: Vec::new(),
+    }
+    .to_vec()
+    .unwrap();
+    let mut answered = None;
+    for _ in 0..50 {
+        mn.send_to(&rrq, "127.0.0.27:10434").unwrap();
+        let mut buf = [0u8; 1024];
+        if let Ok(n) = mn.recv(&mut buf) {
+            answered = Some(telsec_mip::Reply::from_bytes(&buf[..n]).unwrap());
+            break;
+        }
+    }
+    let reply = answered.expect("home agent answers");
+    assert_eq!(u8::from(reply.code), 131);
+    let out = telsec()
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["ha", "bindings"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out), serde_json::json!([]));
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
