@@ -25,6 +25,9 @@ enum HaCommand {
     /// Print the persisted binding list as JSON (works whether or not the
     /// home agent is running: it reads the snapshot and journal).
     Bindings,
+    /// Measure registrations per second through the real driver (one core,
+    /// authentication, journal synced per batch) beside a UDP echo server; prints JSON.
+    Bench(crate::ha_bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -37,6 +40,7 @@ struct ServeArgs {
 pub fn run(args: HaArgs, config: &Config) -> anyhow::Result<()> {
     match args.command {
         Some(HaCommand::Bindings) => bindings(config),
+        Some(HaCommand::Bench(a)) => crate::ha_bench::run(a),
         None => serve(args.serve, config),
     }
 }

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod auth_cmd;
 mod exit;
+mod ha_bench;
 mod ha_cmd;
 mod hex_arg;
 mod hlr_bench;

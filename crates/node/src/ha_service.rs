@@ -8,8 +8,12 @@
 //! Durability: an accepted registration is journalled and the journal is
 //! synced before its reply leaves, so a binding the mobile node was told
 //! about survives a crash. Requests that arrive together are processed as
-//! one batch with one sync (group commit), which is what lets persistence
-//! keep up with tens of thousands of registrations a second. The journal
+//! one batch whose journal entries are written at once; a sync thread then
+//! syncs the journal and only afterwards sends that batch's replies, while
+//! the driver already reads the next batch (pipelined group commit: one
+//! sync covers every batch written while the previous one ran). That is
+//! what lets persistence keep up with tens of thousands of registrations a
+//! second on a disk whose sync takes milliseconds. The journal
 //! is folded into a fresh snapshot when it grows past a threshold and at
 //! shutdown ([`telsec_mip::ha::persist`] has the formats).
 //!
@@ -21,6 +25,7 @@ use std::io::{self, Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use telsec_mip::SecurityAssociation;
@@ -38,8 +43,10 @@ use crate::raw_ipip::RawIpip;
 pub const SNAPSHOT_FILE: &str = "ha-bindings.snapshot";
 /// File holding the journal since that snapshot.
 pub const JOURNAL_FILE: &str = "ha-bindings.journal";
-/// Most datagrams handled in one batch before the journal is synced.
-const MAX_BATCH: usize = 512;
+/// Most datagrams handled in one batch before the journal is written.
+const MAX_BATCH: usize = 1024;
+/// Receive buffer asked for on the registration socket.
+const RECV_BUFFER: usize = 4 << 20;
 
 /// How the driver is set up.
 #[derive(Debug, Clone)]
@@ -99,6 +106,27 @@ pub enum HaCommand {
     },
     /// The current bindings.
     Bindings(oneshot::Sender<Vec<Binding>>),
+    /// Counters since start.
+    Stats(oneshot::Sender<HaStats>),
+}
+
+/// Counters of a running home agent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HaStats {
+    /// Registration requests accepted.
+    pub accepted: u64,
+    /// Requests refused with a reply code.
+    pub denied: u64,
+    /// Datagrams dropped without a reply.
+    pub dropped: u64,
+    /// Journal syncs (one per batch that changed state).
+    pub commits: u64,
+    /// Datagrams tunnelled to mobile nodes.
+    pub tunnelled: u64,
+    /// Reverse-tunnelled datagrams let into the home network.
+    pub reverse_forwarded: u64,
+    /// Reverse-tunnelled datagrams refused.
+    pub reverse_dropped: u64,
 }
 
 /// A started home agent.
@@ -221,17 +249,27 @@ impl Store {
         }
     }
 
-    /// Writes and syncs what was journalled since the last call.
-    fn commit(&mut self) -> Result<(), HaError> {
+    /// Writes (without syncing) what was journalled since the last call;
+    /// whether there was anything.
+    fn write_pending(&mut self) -> Result<bool, HaError> {
         if self.pending.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         self.journal
             .write_all(&self.pending)
-            .and_then(|()| self.journal.sync_data())
             .map_err(|e| self.err(JOURNAL_FILE, e))?;
         self.journal_len += self.pending.len() as u64;
         self.pending.clear();
+        Ok(true)
+    }
+
+    /// Writes and syncs what was journalled since the last call.
+    fn commit(&mut self) -> Result<(), HaError> {
+        if self.write_pending()? {
+            self.journal
+                .sync_data()
+                .map_err(|e| self.err(JOURNAL_FILE, e))?;
+        }
         Ok(())
     }
 
@@ -263,12 +301,12 @@ pub async fn start(mut core: HomeAgent, params: HaParams) -> Result<RunningHa, H
     restore(&mut core, &params.state_dir, now_ms())?;
     let mut store = Store::open(&params.state_dir)?;
     store.compact(&core.snapshot())?;
-    let socket = UdpSocket::bind(params.listen)
-        .await
-        .map_err(|source| HaError::Open {
+    let (socket, reply_socket) =
+        registration_socket(params.listen).map_err(|source| HaError::Open {
             what: "registration socket",
             source,
         })?;
+    let sync = SyncWorker::spawn(&store, reply_socket)?;
     let local_addr = match socket.local_addr() {
         Ok(SocketAddr::V4(a)) => a,
         Ok(SocketAddr::V6(_)) | Err(_) => params.listen,
@@ -304,7 +342,9 @@ pub async fn start(mut core: HomeAgent, params: HaParams) -> Result<RunningHa, H
         link,
         ipip,
         store,
+        sync,
         compact_after: params.compact_after_bytes,
+        stats: HaStats::default(),
     };
     let task = tokio::spawn(driver.run(rx, stop_rx));
     Ok(RunningHa {
@@ -323,7 +363,9 @@ struct Driver {
     link: PacketLink,
     ipip: Option<RawIpip>,
     store: Store,
+    sync: SyncWorker,
     compact_after: u64,
+    stats: HaStats,
 }
 
 /// Replies of a batch, held until the journal is synced.
@@ -359,11 +401,15 @@ impl Driver {
                             Err(e) => { warn!(error = %e, "registration socket"); break; }
                         }
                     }
-                    // Durable before anyone is told.
-                    self.store.commit()?;
-                    for (bytes, to) in replies {
-                        if let Err(e) = self.socket.send_to(&bytes, to).await {
-                            warn!(error = %e, to = %to, "cannot send reply");
+                    // Durable before anyone is told: the sync thread sends
+                    // the replies after the journal sync.
+                    if self.store.write_pending()? {
+                        self.sync.submit(replies)?;
+                    } else {
+                        for (bytes, to) in replies {
+                            if let Err(e) = self.socket.send_to(&bytes, to).await {
+                                warn!(error = %e, to = %to, "cannot send reply");
+                            }
                         }
                     }
                 }
@@ -390,6 +436,7 @@ impl Driver {
             }
         }
         self.store.compact(&self.core.snapshot())?;
+        self.sync.finish()?;
         info!("home agent stopped");
         Ok(())
     }
@@ -402,6 +449,11 @@ impl Driver {
             }
             HaCommand::Bindings(tx) => {
                 let _ = tx.send(self.core.bindings().iter().cloned().collect());
+            }
+            HaCommand::Stats(tx) => {
+                let mut stats = self.stats;
+                stats.commits = self.sync.commits.load(Ordering::Relaxed);
+                let _ = tx.send(stats);
             }
         }
     }
@@ -421,16 +473,43 @@ impl Driver {
     }
 
     fn registration(&mut self, outcome: Outcome, from: SocketAddrV4, replies: &mut Replies) {
-        let Outcome { reply, record, .. } = outcome;
+        let Outcome {
+            reply,
+            record,
+            change,
+        } = outcome;
         match &record.verdict {
             Verdict::Accepted { .. } => {
-                info!(target: "telsec::ha", "{record}");
+                self.stats.accepted += 1;
+                // New bindings, moves and deregistrations at info; a mere
+                // refresh (same care-of addresses) at debug, since a busy
+                // home agent sees tens of thousands a second.
+                let moved = change.as_ref().is_some_and(|c| {
+                    let coas = |v: &[Binding]| {
+                        let mut a: Vec<Ipv4Addr> = v.iter().map(|b| b.care_of_address).collect();
+                        a.sort_unstable();
+                        a
+                    };
+                    coas(&c.before) != coas(&c.after)
+                });
+                if moved {
+                    info!(target: "telsec::ha", "{record}");
+                } else {
+                    debug!(target: "telsec::ha", "{record}");
+                }
                 if let Some(home) = record.home_address {
                     let entry = self.core.journal_entry(home);
                     self.store.pending.extend_from_slice(&entry);
                 }
             }
-            Verdict::Denied(_) | Verdict::Dropped(_) => warn!(target: "telsec::ha", "{record}"),
+            Verdict::Denied(_) => {
+                self.stats.denied += 1;
+                warn!(target: "telsec::ha", "{record}");
+            }
+            Verdict::Dropped(_) => {
+                self.stats.dropped += 1;
+                warn!(target: "telsec::ha", "{record}");
+            }
         }
         if let Some(bytes) = reply {
             replies.push((bytes, from));
@@ -462,6 +541,7 @@ impl Driver {
             out.clear();
             match b.tunnel {
                 Tunnel::Udp { .. } => {
+                    self.stats.tunnelled += 1;
                     tunnel::emit_udp_data(&inner, &mut out);
                     if let Err(e) = self.socket.send_to(&out, b.source).await {
                         debug!(error = %e, to = %b.source, "tunnel send");
@@ -469,6 +549,7 @@ impl Driver {
                 }
                 Tunnel::IpInIp => match &self.ipip {
                     Some(raw) => {
+                        self.stats.tunnelled += 1;
                         if let Err(e) = raw.send(&inner, b.care_of_address).await {
                             debug!(error = %e, to = %b.care_of_address, "IP-in-IP send");
                         }
@@ -514,6 +595,7 @@ impl Driver {
     async fn reverse(&mut self, from: TunnelSource, inner: &Ipv4Packet<'_>) {
         match self.core.check_reverse(now_ms(), from, inner) {
             Ok(_) => {
+                self.stats.reverse_forwarded += 1;
                 if let Err(e) = self.link.send(inner.as_bytes()).await {
                     debug!(error = %e, "home link send");
                 }
@@ -523,6 +605,118 @@ impl Driver {
             }
         }
     }
+}
+
+/// The registration socket, with a receive buffer for bursts that arrive
+/// while a batch is processed, and a clone for the sync thread's replies.
+fn registration_socket(listen: SocketAddrV4) -> io::Result<(UdpSocket, std::net::UdpSocket)> {
+    let s = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    // Capped by net.core.rmem_max; a larger buffer only helps.
+    let _ = s.set_recv_buffer_size(RECV_BUFFER);
+    s.bind(&SocketAddr::V4(listen).into())?;
+    s.set_nonblocking(true)?;
+    let std_socket: std::net::UdpSocket = s.into();
+    let clone = std_socket.try_clone()?;
+    Ok((UdpSocket::from_std(std_socket)?, clone))
+}
+
+/// The thread that syncs the journal and then sends the replies that
+/// waited for it.
+struct SyncWorker {
+    jobs: Option<std::sync::mpsc::Sender<Replies>>,
+    thread: Option<std::thread::JoinHandle<Result<(), io::Error>>>,
+    commits: Arc<AtomicU64>,
+    dir: PathBuf,
+}
+
+impl SyncWorker {
+    fn spawn(store: &Store, socket: std::net::UdpSocket) -> Result<SyncWorker, HaError> {
+        let journal = store
+            .journal
+            .try_clone()
+            .map_err(|e| store.err(JOURNAL_FILE, e))?;
+        let (tx, rx) = std::sync::mpsc::channel::<Replies>();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = commits.clone();
+        let thread = std::thread::Builder::new()
+            .name("telsec-ha-sync".into())
+            .spawn(move || -> Result<(), io::Error> {
+                while let Ok(first) = rx.recv() {
+                    // Every batch written before this sync starts is covered.
+                    let mut batches = vec![first];
+                    batches.extend(rx.try_iter());
+                    journal.sync_data()?;
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    for (bytes, to) in batches.into_iter().flatten() {
+                        send_nonblocking(&socket, &bytes, to);
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| store.err(JOURNAL_FILE, e))?;
+        Ok(SyncWorker {
+            jobs: Some(tx),
+            thread: Some(thread),
+            commits,
+            dir: store.dir.clone(),
+        })
+    }
+
+    fn failed(&mut self) -> HaError {
+        let source = match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(Err(e))) => e,
+            _ => io::Error::other("journal sync thread stopped"),
+        };
+        HaError::Store {
+            path: self.dir.join(JOURNAL_FILE),
+            source,
+        }
+    }
+
+    /// Queues a batch's replies behind the next sync. A failed sync
+    /// stops the home agent: it must not acknowledge what it cannot keep.
+    fn submit(&mut self, replies: Replies) -> Result<(), HaError> {
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|tx| tx.send(replies).is_ok());
+        if sent { Ok(()) } else { Err(self.failed()) }
+    }
+
+    /// Lets the thread drain its queue and stop.
+    fn finish(&mut self) -> Result<(), HaError> {
+        self.jobs = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(Err(source))) => Err(HaError::Store {
+                path: self.dir.join(JOURNAL_FILE),
+                source,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Sends on the shared non-blocking socket, retrying briefly when its
+/// send buffer is full; a reply still not sent is dropped like any lost
+/// datagram (the mobile node retransmits, RFC 5944 §3.6.3).
+fn send_nonblocking(socket: &std::net::UdpSocket, bytes: &[u8], to: SocketAddrV4) {
+    for _ in 0..100 {
+        match socket.send_to(bytes, to) {
+            Ok(_) => return,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            Err(e) => {
+                debug!(error = %e, to = %to, "cannot send reply");
+                return;
+            }
+        }
+    }
+    debug!(to = %to, "reply dropped: send buffer full");
 }
 
 async fn recv_ipip(raw: Option<&RawIpip>, buf: &mut [u8]) -> io::Result<usize> {
