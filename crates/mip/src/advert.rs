@@ -4,6 +4,9 @@
 //!
 //! Extensions here come from a separate number space from registration
 //! extensions (RFC 5944 §1.9); type 0 is the one-octet Pad (§2.1.3).
+//!
+//! An Agent Solicitation is an ICMP Router Solicitation (RFC 1256 §3,
+//! RFC 5944 §2.2) unchanged; [`AgentSolicitation`] encodes and checks it.
 
 use core::fmt;
 use std::net::Ipv4Addr;
@@ -12,6 +15,14 @@ use crate::error::Error;
 
 /// ICMP type of a Router Advertisement (RFC 1256 §3).
 pub const ICMP_ROUTER_ADVERTISEMENT: u8 = 9;
+/// ICMP type of a Router Solicitation, which is what an Agent Solicitation
+/// is (RFC 1256 §3, RFC 5944 §2.2).
+pub const ICMP_ROUTER_SOLICITATION: u8 = 10;
+/// Length of a Router Solicitation: type, code, checksum, 4 reserved octets.
+pub const SOLICITATION_LEN: usize = 8;
+/// The "all mobility agents" multicast group a mobile node may solicit
+/// (RFC 5944 §2.4.1); the limited broadcast address is the alternative.
+pub const ALL_MOBILITY_AGENTS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 11);
 /// ICMP code of a Router Advertisement from an agent that also routes
 /// ordinary traffic.
 pub const CODE_ROUTES_COMMON_TRAFFIC: u8 = 0;
@@ -405,6 +416,39 @@ impl RouterAdvertisement {
     }
 }
 
+/// An Agent Solicitation (RFC 5944 §2.2): an ICMP Router Solicitation
+/// (RFC 1256 §3) with code 0 and four reserved octets; a mobility agent
+/// answers it with an Agent Advertisement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AgentSolicitation;
+
+impl AgentSolicitation {
+    /// The eight ICMP octets, checksum included.
+    pub fn to_bytes(self) -> [u8; SOLICITATION_LEN] {
+        let mut out = [0u8; SOLICITATION_LEN];
+        out[field::TYPE] = ICMP_ROUTER_SOLICITATION;
+        let sum = internet_checksum(&out);
+        out[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+        out
+    }
+
+    /// Checks a received solicitation as RFC 1256 §5.1 asks of a router:
+    /// at least 8 octets, type 10, code 0, a valid checksum. The reserved
+    /// octets and anything after them are ignored.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() < SOLICITATION_LEN {
+            return Err(Error::Truncated);
+        }
+        if bytes[field::TYPE] != ICMP_ROUTER_SOLICITATION || bytes[field::CODE] != 0 {
+            return Err(Error::MalformedAdvertisement);
+        }
+        if internet_checksum(bytes) != 0 {
+            return Err(Error::Checksum);
+        }
+        Ok(AgentSolicitation)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,6 +542,31 @@ mod tests {
         assert_eq!(
             internet_checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
             0x220d
+        );
+    }
+    #[test]
+    fn solicitation_round_trip_and_checks() {
+        let b = AgentSolicitation.to_bytes();
+        // RFC 1256 §3: type 10, code 0; all-zero body gives checksum !0x0a00.
+        assert_eq!(b, [10, 0, 0xf5, 0xff, 0, 0, 0, 0]);
+        assert_eq!(AgentSolicitation::from_bytes(&b), Ok(AgentSolicitation));
+        assert_eq!(
+            AgentSolicitation::from_bytes(&b[..7]),
+            Err(Error::Truncated)
+        );
+        let mut bad = b;
+        bad[6] = 1;
+        assert_eq!(AgentSolicitation::from_bytes(&bad), Err(Error::Checksum));
+        let mut code1 = b;
+        code1[1] = 1;
+        assert_eq!(
+            AgentSolicitation::from_bytes(&code1),
+            Err(Error::MalformedAdvertisement)
+        );
+        let adv = sample().to_vec().expect("emits");
+        assert_eq!(
+            AgentSolicitation::from_bytes(&adv),
+            Err(Error::MalformedAdvertisement)
         );
     }
 }

@@ -15,7 +15,11 @@
 //!   HMAC-MD5 default, HMAC-SHA-256 by SA), constant-time comparison.
 //! * [`replay`]: Identification checks by timestamp or nonce (§5.7).
 //! * [`advert`]: Agent Advertisements inside ICMP Router Advertisements
-//!   (RFC 5944 §2.1, RFC 1256).
+//!   (RFC 5944 §2.1, RFC 1256) and Agent Solicitations (§2.2).
+//! * [`mn`]: the mobile node as a sans-IO state machine (RFC 5944 §2.4,
+//!   §3.6): movement detection, registration, retransmission, renewal.
+//! * [`fa`]: the foreign agent's sans-IO core (RFC 5944 §2.3, §3.7,
+//!   RFC 3024): advertisements, relaying, pending and visitor lists.
 //!
 //! Contract, as in smoltcp: after `new_checked` no accessor of a packet
 //! view panics; `emit` never panics on a buffer of `buffer_len()` octets;
@@ -29,14 +33,16 @@ pub mod auth;
 pub mod code;
 pub mod error;
 pub mod ext;
+pub mod fa;
 pub mod ha;
+pub mod mn;
 pub mod registration;
 pub mod replay;
 pub mod tunnel;
 
 pub use advert::{
-    AdvertisementExtension, AgentFlags, MobilityAgentAdvertisement, RouterAdvertisement,
-    RouterAdvertisementPacket, RouterEntry,
+    AdvertisementExtension, AgentFlags, AgentSolicitation, MobilityAgentAdvertisement,
+    RouterAdvertisement, RouterAdvertisementPacket, RouterEntry,
 };
 pub use auth::{
     Algorithm, SaTable, SecurityAssociation, Verified, append_signature, sign, verify,
