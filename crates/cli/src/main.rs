@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod auth_cmd;
+mod demo_cmd;
 mod exit;
 mod ha_bench;
 mod ha_cmd;
@@ -62,6 +63,9 @@ enum Command {
     Ha(ha_cmd::HaArgs),
     /// Print the configuration with its defaults, one comment per field.
     Config,
+    /// Run a scenario on loopback and print its timeline (no set-up, no privileges).
+    #[command(subcommand)]
+    Demo(demo_cmd::DemoCommand),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Auth(cmd) => auth_cmd::run(cmd),
+        Command::Demo(cmd) => demo_cmd::run(cmd),
         Command::Hlr(cmd) => hlr_cmd::run(cmd, &config),
         Command::Ha(args) => ha_cmd::run(args, &config),
         Command::Up(args) => up_cmd::run(args, &config),

@@ -8,8 +8,11 @@
 //! - [`ha_service`]: the Mobile IP home agent (registrations, tunnels,
 //!   durable bindings) around [`telsec_mip::ha::HomeAgent`];
 //! - [`ha_setup`]: the home agent built from the configuration;
+//! - [`mn_service`]: the Mobile IP mobile node around
+//!   [`telsec_mip::mn::MobileNode`];
 //! - [`packet_link`]: TUN devices and the unprivileged UDP virtual wire;
-//! - [`raw_ipip`]: IP in IP through a raw socket.
+//! - [`raw_ipip`]: IP in IP through a raw socket;
+//! - [`roam_demo`]: the loopback roaming scenario of `telsec demo roam`.
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -18,5 +21,7 @@ pub mod ha_service;
 pub mod ha_setup;
 pub mod hlr_service;
 pub mod kek;
+pub mod mn_service;
 pub mod packet_link;
 pub mod raw_ipip;
+pub mod roam_demo;
