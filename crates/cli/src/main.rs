@@ -15,6 +15,7 @@ mod hex_arg;
 mod hlr_bench;
 mod hlr_cmd;
 mod logging;
+mod mn_cmd;
 mod up_cmd;
 
 use telsec_node::config::Config;
@@ -61,6 +62,12 @@ enum Command {
     /// tunnelling, bindings synced to disk before each reply. `telsec ha bindings` prints the
     /// persisted binding list as JSON.
     Ha(ha_cmd::HaArgs),
+    /// The Mobile IP mobile node: registers its care-of address, tunnels its home address.
+    ///
+    /// Reads `[mn]`: home address, home agent, the link carrying the home address (a TUN
+    /// device), the interface whose address is the co-located care-of address (watched for
+    /// moves), and the MN-HA key (static, or delivered by SMS). Prints each event as a JSON line.
+    Mn(mn_cmd::MnArgs),
     /// Print the configuration with its defaults, one comment per field.
     Config,
     /// Run a scenario on loopback and print its timeline (no set-up, no privileges).
@@ -87,6 +94,7 @@ fn main() -> ExitCode {
         Command::Demo(cmd) => demo_cmd::run(cmd),
         Command::Hlr(cmd) => hlr_cmd::run(cmd, &config),
         Command::Ha(args) => ha_cmd::run(args, &config),
+        Command::Mn(args) => mn_cmd::run(args, &config),
         Command::Up(args) => up_cmd::run(args, &config),
     };
     match outcome {

@@ -48,6 +48,71 @@ pub struct Config {
     pub hlr: HlrConfig,
     /// The Mobile IP home agent.
     pub ha: HaConfig,
+    /// The Mobile IP mobile node.
+    pub mn: MnConfig,
+}
+
+/// Mobile IP mobile node options (RFC 5944 §3.6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MnConfig {
+    /// The node's home address.
+    pub home_address: Ipv4Addr,
+    /// Its home agent.
+    pub home_agent: Ipv4Addr,
+    /// The home network, `a.b.c.d/len`.
+    pub home_network: String,
+    /// Port the agents listen on (434; another only for unprivileged tests).
+    pub agent_port: u16,
+    /// Registration lifetime asked for, seconds.
+    pub lifetime: u16,
+    /// RFC 3519 UDP tunnelling: `off`, `when-natted` or `forced`.
+    pub udp_tunnelling: String,
+    /// Ask for reverse tunnelling (RFC 3024, T flag).
+    pub reverse_tunnelling: bool,
+    /// Interface whose IPv4 address is the co-located care-of address
+    /// (watched for changes).
+    pub interface: Option<String>,
+    /// A fixed address to start from instead of watching an interface.
+    pub address: Option<Ipv4Addr>,
+    /// The link carrying the home address (normally a TUN device).
+    pub home_link: crate::packet_link::LinkConfig,
+    /// A static MN-HA key; without one the node waits for a key by SMS.
+    pub key: Option<MnKeyConfig>,
+}
+
+/// A static MN-HA security association of the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MnKeyConfig {
+    /// SPI (256 or more).
+    pub spi: u32,
+    /// `hmac-md5` or `hmac-sha256`.
+    #[serde(default = "default_mip_algorithm")]
+    pub algorithm: String,
+    /// The key, hex.
+    pub key: String,
+    /// `timestamp` or `nonce`.
+    #[serde(default = "default_replay")]
+    pub replay: String,
+}
+
+impl Default for MnConfig {
+    fn default() -> Self {
+        MnConfig {
+            home_address: Ipv4Addr::new(10, 77, 0, 5),
+            home_agent: Ipv4Addr::LOCALHOST,
+            home_network: "10.77.0.0/24".to_owned(),
+            agent_port: 434,
+            lifetime: 600,
+            udp_tunnelling: "when-natted".to_owned(),
+            reverse_tunnelling: true,
+            interface: None,
+            address: None,
+            home_link: crate::packet_link::LinkConfig::None,
+            key: None,
+        }
+    }
 }
 
 /// Logging options.
@@ -190,6 +255,7 @@ impl Default for Config {
             log: LogConfig::default(),
             hlr: HlrConfig::default(),
             ha: HaConfig::default(),
+            mn: MnConfig::default(),
         }
     }
 }
@@ -259,6 +325,17 @@ impl Config {
             parse_prefix(n).ok_or_else(|| {
                 ConfigError::Invalid(format!("ha.home_networks: {n:?} is not a.b.c.d/len"))
             })?;
+        }
+        parse_prefix(&self.mn.home_network).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "mn.home_network: {:?} is not a.b.c.d/len",
+                self.mn.home_network
+            ))
+        })?;
+        if !["off", "when-natted", "forced"].contains(&self.mn.udp_tunnelling.as_str()) {
+            return Err(ConfigError::Invalid(
+                "mn.udp_tunnelling must be off, when-natted or forced".into(),
+            ));
         }
         for mn in &self.ha.mobile_nodes {
             if mn.spi < 256 {
@@ -357,6 +434,32 @@ home_link = {{ kind = "none" }}
 # algorithm = "hmac-sha256"   # or "hmac-md5", the RFC 5944 default
 # key = "<hex>"
 # replay = "timestamp"        # or "nonce"
+
+[mn]
+# Mobile IP mobile node (`telsec mn`).
+home_address = "{mn_home}"
+home_agent = "{mn_ha}"
+home_network = "{mn_net}"
+# Port the agents listen on (434 in the RFC).
+agent_port = {mn_port}
+# Registration lifetime asked for, seconds; the node renews at 2/3 of it.
+lifetime = {mn_life}
+# RFC 3519 UDP tunnelling: "off", "when-natted" (the home agent decides) or "forced".
+udp_tunnelling = "{mn_udp}"
+# Reverse tunnelling (RFC 3024): the node's traffic goes back through the home agent.
+reverse_tunnelling = true
+# The interface whose IPv4 address is the co-located care-of address.
+# interface = "wwan0"
+# Or a fixed address to start from.
+# address = "192.0.2.10"
+# The link carrying the home address, normally a TUN device:
+# home_link = {{ kind = "tun", name = "tsmn0", address = "10.77.0.5", prefix_len = 32 }}
+home_link = {{ kind = "none" }}
+# A static MN-HA key; without one the node waits for its key by SMS.
+# [mn.key]
+# spi = 4096
+# algorithm = "hmac-sha256"
+# key = "<hex>"
 "#,
             data_dir = d.data_dir.display(),
             filter = d.log.filter,
@@ -375,6 +478,12 @@ home_link = {{ kind = "none" }}
             ha_state = d.ha.state_dir.display(),
             ha_nonce = d.ha.nonce_secret_file.display(),
             ha_compact = d.ha.compact_after_bytes,
+            mn_home = d.mn.home_address,
+            mn_ha = d.mn.home_agent,
+            mn_net = d.mn.home_network,
+            mn_port = d.mn.agent_port,
+            mn_life = d.mn.lifetime,
+            mn_udp = d.mn.udp_tunnelling,
         )
     }
 }
