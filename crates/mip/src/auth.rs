@@ -15,7 +15,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::ext::{AuthExtension, Extension, ExtensionReader, ExtensionType};
@@ -44,18 +43,43 @@ impl Algorithm {
         }
     }
 
+}
+
+/// The HMAC with the key already absorbed (the inner and outer padded-key
+/// blocks hashed once, when the SA is made): a registration then costs
+/// two compression calls fewer per authenticator, which matters at tens
+/// of thousands of registrations a second. The state is as secret as the
+/// key and is wiped on drop (hmac's `zeroize` feature).
+#[derive(Clone)]
+enum KeyedMac {
+    Md5(Hmac<Md5>),
+    Sha256(Hmac<Sha256>),
+}
+
+impl KeyedMac {
+    fn new(algorithm: Algorithm, key: &[u8]) -> KeyedMac {
+        match algorithm {
+            Algorithm::HmacMd5 => KeyedMac::Md5(
+                <Hmac<Md5> as KeyInit>::new_from_slice(key)
+                    .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
+            ),
+            Algorithm::HmacSha256 => KeyedMac::Sha256(
+                <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+                    .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
+            ),
+        }
+    }
+
     /// MAC over the concatenation of `parts`.
-    fn mac(self, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    fn mac(&self, parts: &[&[u8]]) -> Vec<u8> {
         match self {
-            Algorithm::HmacMd5 => {
-                let mut m = <Hmac<Md5> as KeyInit>::new_from_slice(key)
-                    .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+            KeyedMac::Md5(m) => {
+                let mut m = m.clone();
                 parts.iter().for_each(|p| m.update(p));
                 m.finalize().into_bytes().to_vec()
             }
-            Algorithm::HmacSha256 => {
-                let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
-                    .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+            KeyedMac::Sha256(m) => {
+                let mut m = m.clone();
                 parts.iter().for_each(|p| m.update(p));
                 m.finalize().into_bytes().to_vec()
             }
@@ -69,7 +93,7 @@ impl Algorithm {
 pub struct SecurityAssociation {
     spi: u32,
     algorithm: Algorithm,
-    key: Zeroizing<Vec<u8>>,
+    keyed: KeyedMac,
     replay: ReplayMode,
 }
 
@@ -102,7 +126,7 @@ impl SecurityAssociation {
         Ok(SecurityAssociation {
             spi,
             algorithm,
-            key: Zeroizing::new(key.to_vec()),
+            keyed: KeyedMac::new(algorithm, key),
             replay,
         })
     }
@@ -171,9 +195,7 @@ pub fn sign(
     ext[0] = kind.into();
     ext[1] = (4 + out_len) as u8;
     ext[2..6].copy_from_slice(&sa.spi.to_be_bytes());
-    let mac = sa
-        .algorithm
-        .mac(&sa.key, &[message_so_far, &ext[..AUTH_PREFIX]]);
+    let mac = sa.keyed.mac(&[message_so_far, &ext[..AUTH_PREFIX]]);
     ext[AUTH_PREFIX..].copy_from_slice(&mac);
     Ok(ext)
 }
@@ -240,7 +262,7 @@ pub fn verify(
     let covered = message
         .get(..offset + AUTH_PREFIX)
         .ok_or(Error::Truncated)?;
-    let expected = sa.algorithm.mac(&sa.key, &[covered]);
+    let expected = sa.keyed.mac(&[covered]);
     // Length is public (it is in the Length field); only content is secret.
     if expected.len() != ext.authenticator.len() || !bool::from(expected.ct_eq(&ext.authenticator))
     {
