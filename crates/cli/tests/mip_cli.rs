@@ -73,7 +73,11 @@ key = "{KEY}"
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if v["event"].as_str().unwrap().starts_with("Registered { coa: 127.0.0.36") {
+        if v["event"]
+            .as_str()
+            .unwrap()
+            .starts_with("Registered { coa: 127.0.0.36")
+        {
             registered = true;
             break;
         }

@@ -42,7 +42,6 @@ impl Algorithm {
             Algorithm::HmacSha256 => 32,
         }
     }
-
 }
 
 /// The HMAC with the key already absorbed (the inner and outer padded-key

@@ -277,15 +277,8 @@ impl Store {
     /// directory) and empties the journal.
     fn compact(&mut self, snapshot: &[u8]) -> Result<(), HaError> {
         self.commit()?;
-        let tmp = self.dir.join(format!("{SNAPSHOT_FILE}.tmp"));
-        let write = || -> io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(snapshot)?;
-            f.sync_all()?;
-            fs::rename(&tmp, self.dir.join(SNAPSHOT_FILE))?;
-            File::open(&self.dir)?.sync_all()
-        };
-        write().map_err(|e| self.err(SNAPSHOT_FILE, e))?;
+        crate::atomic_file::replace(&self.dir.join(SNAPSHOT_FILE), snapshot)
+            .map_err(|e| self.err(SNAPSHOT_FILE, e))?;
         self.journal
             .set_len(0)
             .and_then(|()| self.journal.sync_all())

@@ -1,6 +1,7 @@
 //! Tokio drivers for telsec's services: the thin I/O around the sans-IO
 //! protocol cores, plus configuration and key loading.
 //!
+//! - [`atomic_file`]: crash-safe replacement of small state files;
 //! - [`config`]: the TOML configuration with documented defaults;
 //! - [`kek`]: where the HLR's key-encryption key comes from;
 //! - [`hlr_service`]: GSUP over IPA on TCP, serving [`telsec_hlr::HlrCore`];
@@ -8,20 +9,27 @@
 //! - [`ha_service`]: the Mobile IP home agent (registrations, tunnels,
 //!   durable bindings) around [`telsec_mip::ha::HomeAgent`];
 //! - [`ha_setup`]: the home agent built from the configuration;
+//! - [`key_receiver`]: the node's side of key delivery by secured SMS;
 //! - [`mn_service`]: the Mobile IP mobile node around
 //!   [`telsec_mip::mn::MobileNode`];
 //! - [`packet_link`]: TUN devices and the unprivileged UDP virtual wire;
 //! - [`raw_ipip`]: IP in IP through a raw socket;
-//! - [`roam_demo`]: the loopback roaming scenario of `telsec demo roam`.
+//! - [`roam_demo`]: the loopback roaming scenario of `telsec demo roam`;
+//! - [`smsc_service`]: the SMS centre (SMPP server, virtual modems);
+//! - [`smpp_client`]: an SMPP client (ESME) for the key service.
 #![forbid(unsafe_code)]
 
+pub mod atomic_file;
 pub mod config;
 pub mod gsup_client;
 pub mod ha_service;
 pub mod ha_setup;
 pub mod hlr_service;
 pub mod kek;
+pub mod key_receiver;
 pub mod mn_service;
 pub mod packet_link;
 pub mod raw_ipip;
 pub mod roam_demo;
+pub mod smpp_client;
+pub mod smsc_service;
