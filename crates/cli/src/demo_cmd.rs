@@ -9,9 +9,12 @@ pub enum DemoCommand {
     /// A mobile node roams between two care-of addresses while a correspondent streams UDP
     /// to its home address through the home agent; prints the timeline and handover times.
     ///
-    /// Everything runs in this process on 127.0.0.50-53: the home agent (the real driver,
-    /// bindings journalled to a temporary directory), the mobile node's driver with RFC 3519
-    /// UDP tunnelling and reverse tunnelling, and the correspondent on the home link.
+    /// Everything runs in this process on 127.0.0.50-54: an HLR with the node's subscriber, an
+    /// SMS centre with the node's virtual modem, the home agent (the real driver, bindings
+    /// journalled to a temporary directory) with its key service, the mobile node's driver
+    /// with RFC 3519 UDP and reverse tunnelling, and a correspondent on the home link. The
+    /// node starts without a key: it asks for one by SMS, its USIM unwraps the secured
+    /// packet, then it registers and roams.
     Roam(RoamArgs),
 }
 
@@ -23,6 +26,10 @@ pub struct RoamArgs {
     /// Milliseconds at each care-of address.
     #[arg(long, default_value_t = 1500)]
     dwell_ms: u64,
+    /// Start from a pre-shared key instead of the key path of seed 000 (an HLR, an SMS
+    /// centre and the home agent's key service deliver the key by secured SMS first).
+    #[arg(long)]
+    pre_shared_key: bool,
 }
 
 pub fn run(cmd: DemoCommand) -> anyhow::Result<()> {
@@ -36,6 +43,9 @@ fn roam(a: RoamArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     let mut opts = RoamOptions::loopback(dir.clone());
     opts.dwell = std::time::Duration::from_millis(a.dwell_ms);
+    if !a.pre_shared_key {
+        opts.key = None;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -49,6 +49,31 @@ pub struct KeyReceiverParams {
     pub request_at_start: bool,
     /// The counters' state file.
     pub state_file: PathBuf,
+    /// Where to report what happened (for timelines); may be absent.
+    pub notify: Option<mpsc::Sender<KeyEvent>>,
+}
+
+/// What the receiver did, for an application's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyEvent {
+    /// A key request (or resynchronisation request) was sent.
+    Requested {
+        /// Whether it was a resynchronisation request.
+        resync: bool,
+    },
+    /// A key was unwrapped and handed to the node.
+    Installed {
+        /// Its SPI.
+        spi: u32,
+    },
+    /// A packet was dropped.
+    Rejected(String),
+}
+
+fn notify(params: &KeyReceiverParams, e: KeyEvent) {
+    if let Some(tx) = &params.notify {
+        let _ = tx.try_send(e);
+    }
 }
 
 /// Errors of the receiver task.
@@ -146,10 +171,20 @@ async fn run<C: Card, R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     let mut buf = vec![0u8; 4096];
     let mut reference: u16 = rand::random();
     loop {
-        while let Some(out) = modem.poll_transmit() {
-            writer.write_all(&out).await.map_err(ReceiverError::Modem)?;
-        }
-        while let Some(event) = modem.poll_event() {
+        // Events may queue commands, and commands may finish at once: go
+        // round until both queues are empty.
+        loop {
+            let mut idle = true;
+            while let Some(out) = modem.poll_transmit() {
+                idle = false;
+                writer.write_all(&out).await.map_err(ReceiverError::Modem)?;
+            }
+            let Some(event) = modem.poll_event() else {
+                if idle {
+                    break;
+                }
+                continue;
+            };
             match event {
                 ModemEvent::Ready => {
                     info!("modem ready");
@@ -161,6 +196,7 @@ async fn run<C: Card, R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
                             &Receiver::key_request(),
                             reference,
                         );
+                        notify(&params, KeyEvent::Requested { resync: false });
                     }
                 }
                 ModemEvent::InitFailed { command, error } => {
@@ -179,6 +215,7 @@ async fn run<C: Card, R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
                             if let Some(req) = resync {
                                 reference = reference.wrapping_add(1);
                                 send(&mut modem, &params.service_number, &req, reference);
+                                notify(&params, KeyEvent::Requested { resync: true });
                             }
                         }
                         Reassembled::Complete { .. } => {
@@ -251,6 +288,7 @@ async fn accept<C: Card>(
             match record.security_association(ReplayMode::default()) {
                 Ok(sa) => {
                     info!(from, spi = sa.spi(), "MN-HA key received by SMS");
+                    notify(params, KeyEvent::Installed { spi: sa.spi() });
                     let _ = node.send(MnCommand::InstallSa(sa)).await;
                 }
                 Err(e) => warn!(from, error = %e, "key record unusable"),
@@ -258,10 +296,12 @@ async fn accept<C: Card>(
             Ok(None)
         }
         Err(reject @ Reject::StaleVector { .. }) => {
+            notify(params, KeyEvent::Rejected(reject.to_string()));
             warn!(target: "telsec::keys", from, reason = %reject, "key packet dropped; asking to resynchronise");
             Ok(reject.resync_request())
         }
         Err(reject) => {
+            notify(params, KeyEvent::Rejected(reject.to_string()));
             warn!(target: "telsec::keys", from, reason = %reject, "key packet dropped");
             Ok(None)
         }

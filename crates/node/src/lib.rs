@@ -9,6 +9,7 @@
 //! - [`ha_service`]: the Mobile IP home agent (registrations, tunnels,
 //!   durable bindings) around [`telsec_mip::ha::HomeAgent`];
 //! - [`ha_setup`]: the home agent built from the configuration;
+//! - [`key_service`]: the home agent's key service (keys by secured SMS);
 //! - [`key_receiver`]: the node's side of key delivery by secured SMS;
 //! - [`mn_service`]: the Mobile IP mobile node around
 //!   [`telsec_mip::mn::MobileNode`];
@@ -27,6 +28,7 @@ pub mod ha_setup;
 pub mod hlr_service;
 pub mod kek;
 pub mod key_receiver;
+pub mod key_service;
 pub mod mn_service;
 pub mod packet_link;
 pub mod raw_ipip;

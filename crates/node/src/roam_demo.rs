@@ -39,9 +39,13 @@ pub struct RoamOptions {
     pub dwell: Duration,
     /// Directory for the home agent's bindings.
     pub state_dir: PathBuf,
-    /// The MN-HA key the node starts with (`None`: the caller installs
-    /// one, e.g. from the SMS key service, through the returned handle).
+    /// The MN-HA key the node starts with; `None` runs the key path of
+    /// seed 000: an HLR, an SMS centre and the home agent's key service
+    /// start too, and the node gets its key by secured SMS through its
+    /// (virtual) modem before it registers.
     pub key: Option<Vec<u8>>,
+    /// Loopback address of the HLR and SMS centre (SMS key path).
+    pub network: Ipv4Addr,
 }
 
 impl RoamOptions {
@@ -56,6 +60,7 @@ impl RoamOptions {
             dwell: Duration::from_millis(1500),
             state_dir,
             key: Some(b"demo key: 32 octets for SHA-256".to_vec()),
+            network: Ipv4Addr::new(127, 0, 0, 54),
         }
     }
 }
@@ -116,6 +121,84 @@ pub enum RoamError {
 
 const MN_SPI: u32 = 4096;
 
+/// The subscriber of the SMS key path: TS 35.208 test set 1's K and OPc.
+const IMSI: &str = "001010000000077";
+const MSISDN: &str = "4917000077";
+const SERVICE_NUMBER: &str = "4917099999";
+const K: [u8; 16] = [
+    0x46, 0x5b, 0x5c, 0xe8, 0xb1, 0x99, 0xb4, 0x9f, 0xaa, 0x5f, 0x0a, 0x2e, 0xe2, 0x38, 0xa6, 0xbc,
+];
+const OPC: [u8; 16] = [
+    0xcd, 0x63, 0xcb, 0x71, 0x95, 0x4a, 0x9f, 0x4e, 0x48, 0xa5, 0x99, 0x4e, 0x37, 0xa0, 0x2b, 0xaf,
+];
+const FQDN: &str = "ha.home.telsec.test";
+
+/// The HLR, SMS centre and key service of the SMS key path.
+struct KeyPath {
+    hlr: crate::hlr_service::RunningHlr,
+    smsc: crate::smsc_service::RunningSmsc,
+    keys: Option<crate::key_service::RunningKeyService>,
+    receiver: Option<crate::key_receiver::RunningReceiver>,
+    events: mpsc::Receiver<crate::key_receiver::KeyEvent>,
+    notify: mpsc::Sender<crate::key_receiver::KeyEvent>,
+}
+
+async fn start_network(opts: &RoamOptions) -> Result<KeyPath, RoamError> {
+    use telsec_hlr::{
+        Algorithm3g, Auc, AucConfig, Auth3g, HlrConfig, HlrCore, Imsi, Kek, Msisdn, NewSubscriber,
+        OperatorKey, SecretBytes, Store,
+    };
+    let err = |e: &dyn std::fmt::Display| RoamError::Start(e.to_string());
+    let kek = Kek::generate().map_err(|e| err(&e))?;
+    let mut store = Store::open_in_memory(kek).map_err(|e| err(&e))?;
+    let mut sub = NewSubscriber::new(Imsi::new(IMSI).map_err(|e| err(&e))?);
+    sub.msisdn = Some(Msisdn::new(MSISDN).map_err(|e| err(&e))?);
+    sub.auth_3g = Some(Auth3g::new(
+        Algorithm3g::milenage(
+            SecretBytes::new(K.to_vec()),
+            OperatorKey::Opc(SecretBytes::new(OPC.to_vec())),
+        )
+        .map_err(|e| err(&e))?,
+    ));
+    store.add_subscriber(&sub).map_err(|e| err(&e))?;
+    let auc = Auc::new(store, AucConfig::default()).map_err(|e| err(&e))?;
+    let core = HlrCore::new(
+        auc,
+        HlrConfig::default(),
+        rand::make_rng::<rand::rngs::StdRng>(),
+    );
+    let hlr = crate::hlr_service::start(SocketAddr::from((opts.network, 0)), core).await?;
+    let settings = crate::smsc_service::SmscSettings {
+        listen: SocketAddr::from((opts.network, 0)),
+        accounts: vec![crate::smsc_service::AccountSettings {
+            system_id: "telsec-ha".into(),
+            password: "keys".into(),
+        }],
+        modems: vec![crate::smsc_service::ModemSettings {
+            msisdn: MSISDN.into(),
+            tcp: Some(SocketAddr::from((opts.network, 0))),
+            pty: None,
+        }],
+        routes: vec![crate::smsc_service::RouteSettings {
+            prefix: SERVICE_NUMBER.into(),
+            system_id: "telsec-ha".into(),
+        }],
+        ..crate::smsc_service::SmscSettings::default()
+    };
+    let smsc = crate::smsc_service::start(settings)
+        .await
+        .map_err(|e| err(&e))?;
+    let (notify, events) = mpsc::channel(16);
+    Ok(KeyPath {
+        hlr,
+        smsc,
+        keys: None,
+        receiver: None,
+        events,
+        notify,
+    })
+}
+
 /// Runs the scenario. `on_start` gets the node's command sender before
 /// the first move (the SMS key path installs the key through it).
 pub async fn run(
@@ -166,6 +249,43 @@ pub async fn run(
     let ha_link = ha
         .link_addr()
         .ok_or_else(|| RoamError::Start("home link has no address".into()))?;
+    let mut network = if key.is_empty() {
+        let mut n = start_network(&opts).await?;
+        let params = crate::key_service::KeyServiceParams {
+            hlr: n.hlr.local_addr(),
+            smsc: n.smsc.local_addr(),
+            system_id: "telsec-ha".into(),
+            password: "keys".into(),
+            service_number: SERVICE_NUMBER.into(),
+            fqdn: FQDN.into(),
+            home_agent: opts.home_agent,
+            state_file: opts.state_dir.join("key-issuer.state"),
+            subscribers: vec![telsec_keydist::issuer::Subscriber {
+                imsi: IMSI.into(),
+                mnc_len: 2,
+                msisdn: MSISDN.into(),
+                home_address: opts.home_address,
+            }],
+            push_at_start: false,
+        };
+        let config = telsec_keydist::issuer::IssuerConfig::new(FQDN, opts.home_agent);
+        n.keys = Some(
+            crate::key_service::start(params, config, ha.commands())
+                .await
+                .map_err(|e| RoamError::Start(e.to_string()))?,
+        );
+        timeline.push(TimelineEntry {
+            at_ms: ms(Instant::now()),
+            what: format!(
+                "HLR on {}, SMS centre on {}, key service bound",
+                n.hlr.local_addr(),
+                n.smsc.local_addr()
+            ),
+        });
+        Some(n)
+    } else {
+        None
+    };
     timeline.push(TimelineEntry {
         at_ms: ms(Instant::now()),
         what: format!("home agent up on {}", ha.local_addr()),
@@ -201,6 +321,36 @@ pub async fn run(
         .link_addr()
         .ok_or_else(|| RoamError::Start("node link has no address".into()))?;
     on_start(mn.commands());
+    if let Some(n) = network.as_mut() {
+        use telsec_auth::usim::{CardAlgorithm, SoftUsim, UsimConfig};
+        let modem = n
+            .smsc
+            .modem_addr(MSISDN)
+            .ok_or_else(|| RoamError::Start("virtual modem has no address".into()))?;
+        let card = SoftUsim::new(UsimConfig::new(
+            IMSI,
+            CardAlgorithm::Aka(Box::new(telsec_auth::milenage::Milenage::with_opc(
+                &K, &OPC,
+            ))),
+        ))
+        .map_err(|e| RoamError::Start(e.to_string()))?;
+        let receiver = telsec_keydist::receiver::Receiver::new(
+            telsec_keydist::receiver::ReceiverConfig::new(IMSI, 2, FQDN),
+        )
+        .map_err(|e| RoamError::Start(e.to_string()))?;
+        let params = crate::key_receiver::KeyReceiverParams {
+            modem: crate::key_receiver::ModemLink::Tcp(modem),
+            service_number: format!("+{SERVICE_NUMBER}"),
+            request_at_start: true,
+            state_file: opts.state_dir.join("key-receiver.state"),
+            notify: Some(n.notify.clone()),
+        };
+        n.receiver = Some(
+            crate::key_receiver::start(params, card, receiver, mn.commands())
+                .await
+                .map_err(|e| RoamError::Start(e.to_string()))?,
+        );
+    }
 
     let corr = SocketAddrV4::new(opts.correspondent, 7000);
     let home_port = SocketAddrV4::new(opts.home_address, 9000);
@@ -241,6 +391,9 @@ pub async fn run(
                         correspondent.send_to(&pkt, ha_link).await?;
                         sent += 1;
                     }
+                }
+                Some(k) = next_key_event(network.as_mut()) => {
+                    timeline.push(TimelineEntry { at_ms: ms(Instant::now()), what: format!("key by SMS: {k:?}") });
                 }
                 Some((_, e)) = events.recv() => {
                     let at = Instant::now();
@@ -295,6 +448,16 @@ pub async fn run(
         }
     }
     mn.shutdown().await;
+    if let Some(n) = network {
+        if let Some(r) = n.receiver {
+            let _ = r.shutdown().await;
+        }
+        if let Some(k) = n.keys {
+            k.shutdown().await;
+        }
+        n.smsc.shutdown().await;
+        n.hlr.shutdown().await;
+    }
     ha.shutdown()
         .await
         .map_err(|e| RoamError::Start(e.to_string()))?;
@@ -305,4 +468,11 @@ pub async fn run(
         received,
         answers_received: answers,
     })
+}
+
+async fn next_key_event(network: Option<&mut KeyPath>) -> Option<crate::key_receiver::KeyEvent> {
+    match network {
+        Some(n) => n.events.recv().await,
+        None => std::future::pending().await,
+    }
 }

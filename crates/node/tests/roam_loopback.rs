@@ -31,3 +31,46 @@ async fn node_roams_and_the_flow_follows() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Seed 000 made secure, end to end: the node starts without a key, asks
+/// the home agent's key service by SMS through its modem (the SMS centre's
+/// virtual modem), the key service takes a vector from the HLR over GSUP
+/// and sends the key in a secured packet by SMPP; the node's USIM unwraps
+/// it, the node registers with it and roams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_by_secured_sms_then_roam() {
+    let dir = std::env::temp_dir().join(format!("telsec-roam-sms-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut opts = RoamOptions::loopback(dir.clone());
+    opts.home_agent = std::net::Ipv4Addr::new(127, 0, 0, 55);
+    opts.correspondent = std::net::Ipv4Addr::new(127, 0, 0, 56);
+    opts.care_of = vec![
+        std::net::Ipv4Addr::new(127, 0, 0, 57),
+        std::net::Ipv4Addr::new(127, 0, 0, 58),
+    ];
+    opts.network = std::net::Ipv4Addr::new(127, 0, 0, 59);
+    opts.key = None;
+    let report = roam_demo::run(opts, |_| {}).await.expect("scenario runs");
+    let installed = report
+        .timeline
+        .iter()
+        .position(|e| e.what.contains("Installed"))
+        .expect("a key arrived by SMS");
+    let registered = report
+        .timeline
+        .iter()
+        .position(|e| e.what.contains("Registered"))
+        .expect("the node registered");
+    assert!(installed < registered, "{:#?}", report.timeline);
+    assert!(
+        report.timeline.iter().any(|e| e.what.contains("KeyNeeded")),
+        "the node had no key before: {:#?}",
+        report.timeline
+    );
+    assert_eq!(report.handovers.len(), 2);
+    assert!(report.received * 10 >= report.sent * 7, "{report:?}");
+    // The key service kept its counter and the node its counter, on disk.
+    assert!(dir.join("key-issuer.state").exists());
+    assert!(dir.join("key-receiver.state").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
