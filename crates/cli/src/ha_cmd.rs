@@ -60,8 +60,12 @@ fn serve(args: ServeArgs, config: &Config) -> anyhow::Result<()> {
         let running = ha_service::start(core, params)
             .await
             .context("starting the home agent")?;
+        let keys = crate::up_cmd::start_key_service(&config, &running).await?;
         info!(listen = %running.local_addr(), "home agent up; Ctrl-C stops it");
         crate::up_cmd::wait_for_signal().await;
+        if let Some(k) = keys {
+            k.shutdown().await;
+        }
         running.shutdown().await?;
         anyhow::Ok(())
     })

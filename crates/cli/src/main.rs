@@ -16,6 +16,7 @@ mod hlr_bench;
 mod hlr_cmd;
 mod logging;
 mod mn_cmd;
+mod smsc_cmd;
 mod up_cmd;
 
 use telsec_node::config::Config;
@@ -47,7 +48,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every service on its embedded defaults (today: the HLR on loopback).
+    /// Run every service on its embedded defaults: HLR, SMS centre, home agent (and its key service).
     Up(up_cmd::UpArgs),
     /// Run an authentication algorithm and print its outputs as JSON.
     #[command(subcommand)]
@@ -68,6 +69,12 @@ enum Command {
     /// device), the interface whose address is the co-located care-of address (watched for
     /// moves), and the MN-HA key (static, or delivered by SMS). Prints each event as a JSON line.
     Mn(mn_cmd::MnArgs),
+    /// The SMS centre: SMPP 3.4 server for ESMEs and virtual modems for subscribers.
+    ///
+    /// Reads `[smsc]`: ESME accounts, routes for mobile-originated messages, and one virtual
+    /// modem per subscriber (TCP or a pty) that speaks TS 27.005 AT commands like a GSM modem.
+    /// Messages wait in a bounded queue per destination and are retried until they expire.
+    Smsc(smsc_cmd::SmscArgs),
     /// Print the configuration with its defaults, one comment per field.
     Config,
     /// Run a scenario on loopback and print its timeline (no set-up, no privileges).
@@ -95,6 +102,7 @@ fn main() -> ExitCode {
         Command::Hlr(cmd) => hlr_cmd::run(cmd, &config),
         Command::Ha(args) => ha_cmd::run(args, &config),
         Command::Mn(args) => mn_cmd::run(args, &config),
+        Command::Smsc(args) => smsc_cmd::run(args, &config),
         Command::Up(args) => up_cmd::run(args, &config),
     };
     match outcome {

@@ -1,8 +1,9 @@
 //! `telsec up`: every service on its embedded defaults, in one process.
 //!
-//! Today that is the HLR (GSUP on loopback, SQLite under the data directory)
-//! and the Mobile IP home agent (UDP 434 on loopback, bindings under the
-//! data directory). On a fresh machine it creates the data directory, a
+//! Today that is the HLR (GSUP on loopback, SQLite under the data directory),
+//! the SMS centre (SMPP on loopback), and the Mobile IP home agent (UDP 434
+//! on loopback, bindings under the data directory) with its key service
+//! when `[ha.keys]` names subscribers. On a fresh machine it creates the data directory, a
 //! key-encryption key file and the home agent's nonce secret, so the first
 //! run needs no set-up at all.
 
@@ -10,7 +11,7 @@ use clap::Args;
 use telsec_hlr::{Auc, AucConfig, HlrConfig, HlrCore};
 use telsec_node::config::Config;
 use telsec_node::kek::IfMissing;
-use telsec_node::{ha_service, ha_setup, hlr_service};
+use telsec_node::{ha_service, ha_setup, hlr_service, key_service, smsc_service};
 use tracing::info;
 
 #[derive(Debug, Args)]
@@ -53,6 +54,11 @@ pub fn serve_until_signal(
         .build()?;
     runtime.block_on(async {
         let running = hlr_service::start(config.hlr.gsup_listen, core).await?;
+        let smsc = if with_ha {
+            Some(smsc_service::start(config.smsc.clone()).await?)
+        } else {
+            None
+        };
         let ha = match ha_core {
             Some(core) => Some(
                 ha_service::start(core, ha_setup::params(config))
@@ -66,7 +72,12 @@ pub fn serve_until_signal(
             ),
             None => None,
         };
+        let keys = match &ha {
+            Some(h) => start_key_service(config, h).await?,
+            None => None,
+        };
         info!(
+            smpp = ?smsc.as_ref().map(|s| s.local_addr()),
             gsup = %running.local_addr(),
             mobile_ip = ?ha.as_ref().map(|h| h.local_addr()),
             data_dir = %config.data_dir.display(),
@@ -76,11 +87,31 @@ pub fn serve_until_signal(
         wait_for_signal().await;
         info!("stopping");
         running.shutdown().await;
+        if let Some(k) = keys {
+            k.shutdown().await;
+        }
         if let Some(ha) = ha {
             ha.shutdown().await?;
         }
+        if let Some(s) = smsc {
+            s.shutdown().await;
+        }
         anyhow::Ok(())
     })
+}
+
+/// Starts the home agent's key service when `[ha.keys]` enables it and
+/// names subscribers.
+pub async fn start_key_service(
+    config: &Config,
+    ha: &ha_service::RunningHa,
+) -> anyhow::Result<Option<key_service::RunningKeyService>> {
+    match ha_setup::key_service(config)? {
+        Some((params, issuer)) => Ok(Some(
+            key_service::start(params, issuer, ha.commands()).await?,
+        )),
+        None => Ok(None),
+    }
 }
 
 pub async fn wait_for_signal() {

@@ -183,7 +183,8 @@ fn up_starts_from_nothing_and_stops_on_sigterm() {
     let config = dir.path().join("telsec.toml");
     std::fs::write(
         &config,
-        "[hlr]\ngsup_listen = \"127.0.0.27:4222\"\n[ha]\nlisten = \"127.0.0.27:10434\"\n",
+        "[hlr]\ngsup_listen = \"127.0.0.27:4222\"\n[ha]\nlisten = \"127.0.0.27:10434\"\n\
+         [smsc]\nlisten = \"127.0.0.27:2775\"\n",
     )
     .unwrap();
     let data = dir.path().join("data");
@@ -252,6 +253,32 @@ fn up_starts_from_nothing_and_stops_on_sigterm() {
         .output()
         .unwrap();
     assert_eq!(json(&out), serde_json::json!([]));
+    // The SMS centre is up as well: an SMPP bind_transceiver with the key
+    // service's default account gets a bind_transceiver_resp, status 0.
+    {
+        use std::io::{Read, Write};
+        let mut smpp = std::net::TcpStream::connect("127.0.0.27:2775").unwrap();
+        smpp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut body = Vec::new();
+        body.extend_from_slice(b"telsec-ha\0telsecha\0\0");
+        body.extend_from_slice(&[0x34, 0, 0, 0]);
+        let mut pdu = Vec::new();
+        pdu.extend_from_slice(&(16 + body.len() as u32).to_be_bytes());
+        pdu.extend_from_slice(&0x0000_0009u32.to_be_bytes());
+        pdu.extend_from_slice(&0u32.to_be_bytes());
+        pdu.extend_from_slice(&1u32.to_be_bytes());
+        pdu.extend_from_slice(&body);
+        smpp.write_all(&pdu).unwrap();
+        let mut head = [0u8; 16];
+        smpp.read_exact(&mut head).unwrap();
+        assert_eq!(
+            &head[4..8],
+            &0x8000_0009u32.to_be_bytes(),
+            "bind_transceiver_resp"
+        );
+        assert_eq!(&head[8..12], &[0, 0, 0, 0], "command_status ESME_ROK");
+    }
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -50,6 +50,76 @@ pub struct Config {
     pub ha: HaConfig,
     /// The Mobile IP mobile node.
     pub mn: MnConfig,
+    /// The SMS centre (SMPP server and virtual modems).
+    pub smsc: crate::smsc_service::SmscSettings,
+}
+
+/// The home agent's key service (keys by secured SMS, seed 000).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Run the key service with the home agent.
+    pub enabled: bool,
+    /// The HLR's GSUP address (vectors for the key derivation).
+    pub hlr: SocketAddr,
+    /// The SMS centre's SMPP address.
+    pub smsc: SocketAddr,
+    /// SMPP system_id.
+    pub system_id: String,
+    /// SMPP password (at most 8 characters).
+    pub password: String,
+    /// The service's number: nodes send requests to it.
+    pub service_number: String,
+    /// The home agent's FQDN, bound into the key derivation (NAF name).
+    pub fqdn: String,
+    /// MAC algorithm of issued keys: `hmac-sha256` or `hmac-md5`.
+    pub algorithm: String,
+    /// Lifetime of an issued key, seconds.
+    pub key_lifetime_secs: u32,
+    /// Packet counters, relative to data_dir.
+    pub state_file: PathBuf,
+    /// Send every subscriber a key when the service starts.
+    pub push_at_start: bool,
+    /// Subscribers who may receive keys.
+    pub subscribers: Vec<KeySubscriberConfig>,
+}
+
+/// A subscriber of the key service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySubscriberConfig {
+    /// IMSI (its K/OPc are in the HLR).
+    pub imsi: String,
+    /// MSISDN the keys go to, and requests must come from.
+    pub msisdn: String,
+    /// The node's home address.
+    pub home_address: Ipv4Addr,
+    /// Digits of the MNC in the IMSI.
+    #[serde(default = "default_mnc_len")]
+    pub mnc_len: u8,
+}
+
+fn default_mnc_len() -> u8 {
+    2
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        KeysConfig {
+            enabled: true,
+            hlr: SocketAddr::from(([127, 0, 0, 1], 4222)),
+            smsc: SocketAddr::from(([127, 0, 0, 1], 2775)),
+            system_id: "telsec-ha".to_owned(),
+            password: "telsecha".to_owned(),
+            service_number: "+4917099999".to_owned(),
+            fqdn: "ha.home.telsec.test".to_owned(),
+            algorithm: "hmac-sha256".to_owned(),
+            key_lifetime_secs: 24 * 3600,
+            state_file: PathBuf::from("ha-keys.state"),
+            push_at_start: false,
+            subscribers: Vec::new(),
+        }
+    }
 }
 
 /// Mobile IP mobile node options (RFC 5944 §3.6).
@@ -196,6 +266,8 @@ pub struct HaConfig {
     pub home_link: crate::packet_link::LinkConfig,
     /// Mobile nodes with statically configured keys.
     pub mobile_nodes: Vec<MobileNodeConfig>,
+    /// The key service.
+    pub keys: KeysConfig,
 }
 
 /// A mobile node's static mobility security association.
@@ -244,6 +316,7 @@ impl Default for HaConfig {
             compact_after_bytes: 4 << 20,
             home_link: crate::packet_link::LinkConfig::None,
             mobile_nodes: Vec::new(),
+            keys: KeysConfig::default(),
         }
     }
 }
@@ -256,6 +329,7 @@ impl Default for Config {
             hlr: HlrConfig::default(),
             ha: HaConfig::default(),
             mn: MnConfig::default(),
+            smsc: crate::smsc_service::SmscSettings::default(),
         }
     }
 }
@@ -335,6 +409,14 @@ impl Config {
         if !["off", "when-natted", "forced"].contains(&self.mn.udp_tunnelling.as_str()) {
             return Err(ConfigError::Invalid(
                 "mn.udp_tunnelling must be off, when-natted or forced".into(),
+            ));
+        }
+        self.smsc
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("smsc: {e}")))?;
+        if !["hmac-sha256", "hmac-md5"].contains(&self.ha.keys.algorithm.as_str()) {
+            return Err(ConfigError::Invalid(
+                "ha.keys.algorithm must be hmac-sha256 or hmac-md5".into(),
             ));
         }
         for mn in &self.ha.mobile_nodes {
@@ -435,6 +517,48 @@ home_link = {{ kind = "none" }}
 # key = "<hex>"
 # replay = "timestamp"        # or "nonce"
 
+[ha.keys]
+# The key service (seed 000, made secure): a node asks by SMS; the home agent takes
+# a vector from the HLR over GSUP, seals a fresh MN-HA key into a secured packet
+# (ARCHITECTURE.md, "Keys by secured SMS") and sends it by SMPP to the
+# subscriber's MSISDN.
+enabled = true
+hlr = "{k_hlr}"
+smsc = "{k_smsc}"
+system_id = "{k_sys}"
+password = "{k_pw}"
+# Nodes send their requests to this number.
+service_number = "{k_num}"
+# The home agent's name, bound into the key derivation.
+fqdn = "{k_fqdn}"
+# MAC of issued keys: "hmac-sha256" or "hmac-md5".
+algorithm = "{k_alg}"
+key_lifetime_secs = {k_life}
+# Packet counters (never reused, even after a restart), relative to data_dir.
+state_file = "{k_state}"
+# Send every subscriber a key at start.
+push_at_start = false
+# Who may get keys (K/OPc are in the HLR):
+# [[ha.keys.subscribers]]
+# imsi = "001010000000077"
+# msisdn = "+4917000077"
+# home_address = "10.77.0.5"
+
+[smsc]
+# The SMS centre: SMPP 3.4 server (2775 is SMPP's port) and virtual modems, one
+# per subscriber, speaking TS 27.005 AT commands over TCP or a pty.
+listen = "{s_listen}"
+system_id = "{s_sys}"
+# ESME accounts; the home agent's key service binds with the first. Change the password.
+accounts = [{{ system_id = "telsec-ha", password = "telsecha" }}]
+# Messages from modems to these numbers go to that ESME.
+routes = [{{ prefix = "{s_route}", system_id = "telsec-ha" }}]
+# Virtual modems: [[smsc.modems]] msisdn = "+4917000077", tcp = "127.0.0.1:7001"
+# (or pty = "/run/telsec/modem0").
+modems = []
+queue_size = {s_queue}
+default_validity_secs = {s_validity}
+
 [mn]
 # Mobile IP mobile node (`telsec mn`).
 home_address = "{mn_home}"
@@ -484,6 +608,20 @@ home_link = {{ kind = "none" }}
             mn_port = d.mn.agent_port,
             mn_life = d.mn.lifetime,
             mn_udp = d.mn.udp_tunnelling,
+            k_hlr = d.ha.keys.hlr,
+            k_smsc = d.ha.keys.smsc,
+            k_sys = d.ha.keys.system_id,
+            k_pw = d.ha.keys.password,
+            k_num = d.ha.keys.service_number,
+            k_fqdn = d.ha.keys.fqdn,
+            k_alg = d.ha.keys.algorithm,
+            k_life = d.ha.keys.key_lifetime_secs,
+            k_state = d.ha.keys.state_file.display(),
+            s_listen = d.smsc.listen,
+            s_sys = d.smsc.system_id,
+            s_route = d.ha.keys.service_number.trim_start_matches('+'),
+            s_queue = d.smsc.queue_size,
+            s_validity = d.smsc.default_validity_secs,
         )
     }
 }

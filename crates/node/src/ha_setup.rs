@@ -93,6 +93,51 @@ pub fn security_association(mn: &MobileNodeConfig) -> Result<SecurityAssociation
     SecurityAssociation::new(mn.spi, algorithm, &key, replay).map_err(|e| bad(&e.to_string()))
 }
 
+/// The key service's parameters and issuer policy from `[ha.keys]`;
+/// `None` when it is disabled or has no subscribers.
+pub fn key_service(
+    config: &Config,
+) -> Result<
+    Option<(
+        crate::key_service::KeyServiceParams,
+        telsec_keydist::issuer::IssuerConfig,
+    )>,
+    ConfigError,
+> {
+    let k = &config.ha.keys;
+    if !k.enabled || k.subscribers.is_empty() {
+        return Ok(None);
+    }
+    let mut issuer = telsec_keydist::issuer::IssuerConfig::new(&k.fqdn, ha_address(config));
+    issuer.algorithm = match k.algorithm.as_str() {
+        "hmac-md5" => Algorithm::HmacMd5,
+        _ => Algorithm::HmacSha256,
+    };
+    issuer.key_lifetime_secs = k.key_lifetime_secs;
+    let params = crate::key_service::KeyServiceParams {
+        hlr: k.hlr,
+        smsc: k.smsc,
+        system_id: k.system_id.clone(),
+        password: k.password.clone(),
+        service_number: k.service_number.clone(),
+        fqdn: k.fqdn.clone(),
+        home_agent: ha_address(config),
+        state_file: config.in_data_dir(&k.state_file),
+        subscribers: k
+            .subscribers
+            .iter()
+            .map(|s| telsec_keydist::issuer::Subscriber {
+                imsi: s.imsi.clone(),
+                mnc_len: s.mnc_len,
+                msisdn: s.msisdn.clone(),
+                home_address: s.home_address,
+            })
+            .collect(),
+        push_at_start: k.push_at_start,
+    };
+    Ok(Some((params, issuer)))
+}
+
 /// The driver parameters from `[ha]`.
 pub fn params(config: &Config) -> HaParams {
     HaParams {

@@ -41,12 +41,13 @@ pub struct SmscSettings {
     /// The centre's own E.164 number, put in front of every `+CMT` PDU and
     /// shown by `AT+CSCA?`; empty for none. Default empty.
     pub address: String,
-    /// ESME accounts. Default none.
+    /// ESME accounts. Default: `telsec-ha` / `telsecha`, the home agent's
+    /// key service (change the password).
     pub accounts: Vec<AccountSettings>,
     /// Virtual modems, one per subscriber. Default none.
     pub modems: Vec<ModemSettings>,
-    /// Routes for messages the modems send. Default none (any bound
-    /// receiver takes them).
+    /// Routes for messages the modems send. Default: the key service's
+    /// number 4917099999 to `telsec-ha`; others go to any bound receiver.
     pub routes: Vec<RouteSettings>,
     /// Messages that may wait for one destination. Default 100.
     pub queue_size: usize,
@@ -113,9 +114,17 @@ impl Default for SmscSettings {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 2775)),
             system_id: "telsec".to_owned(),
             address: String::new(),
-            accounts: Vec::new(),
+            // The account and route of the home agent's key service
+            // (`[ha.keys]`), so the embedded default works as one system.
+            accounts: vec![AccountSettings {
+                system_id: "telsec-ha".to_owned(),
+                password: "telsecha".to_owned(),
+            }],
             modems: Vec::new(),
-            routes: Vec::new(),
+            routes: vec![RouteSettings {
+                prefix: "4917099999".to_owned(),
+                system_id: "telsec-ha".to_owned(),
+            }],
             queue_size: 100,
             default_validity_secs: 48 * 3600,
             max_validity_secs: 7 * 24 * 3600,
