@@ -285,3 +285,216 @@ fn drive(
         Ok(total)
     })
 }
+
+/// `telsec ha bench-tunnel`: datagrams per second the home agent forwards
+/// from its home link into an RFC 3519 UDP tunnel, beside a plain UDP
+/// relay between the same kind of sockets doing no Mobile IP work, in the
+/// same run.
+#[derive(Debug, Args)]
+pub struct TunnelBenchArgs {
+    /// Inner packet sizes, octets (IPv4 packets, headers included).
+    #[arg(long, value_delimiter = ',', default_value = "64,512,1400")]
+    sizes: Vec<usize>,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Loopback address the forwarders use.
+    #[arg(long, default_value = "127.0.0.1")]
+    address: Ipv4Addr,
+}
+
+/// One measurement: datagrams and octets that reached the receiver.
+#[derive(Debug, Clone, Copy)]
+struct Flow {
+    sent: u64,
+    received: u64,
+    octets: u64,
+    seconds: f64,
+}
+
+/// Floods `to` with `packet` from one socket and counts what `rx` gets,
+/// both non-blocking in one thread (the forwarder has the other core).
+fn flood(
+    tx: &std::net::UdpSocket,
+    to: SocketAddr,
+    rx: &std::net::UdpSocket,
+    packet: &[u8],
+    seconds: f64,
+) -> std::io::Result<Flow> {
+    tx.set_nonblocking(true)?;
+    rx.set_nonblocking(true)?;
+    let mut buf = vec![0u8; 65_536];
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
+    let mut f = Flow {
+        sent: 0,
+        received: 0,
+        octets: 0,
+        seconds,
+    };
+    while Instant::now() < end {
+        for _ in 0..16 {
+            if tx.send_to(packet, to).is_ok() {
+                f.sent += 1;
+            }
+        }
+        while let Ok(n) = rx.recv(&mut buf) {
+            f.received += 1;
+            f.octets += n as u64;
+        }
+    }
+    f.seconds = start.elapsed().as_secs_f64();
+    Ok(f)
+}
+
+pub fn run_tunnel(a: TunnelBenchArgs) -> anyhow::Result<()> {
+    const HOME: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 1);
+    let key = [7u8; 32];
+    let sa = SecurityAssociation::new(256, Algorithm::HmacSha256, &key, ReplayMode::default())?;
+    let mut policy = Policy::new(
+        a.address,
+        HomeNetwork {
+            prefix: Ipv4Addr::new(10, 64, 0, 0),
+            len: 16,
+        },
+        b"bench",
+    );
+    policy.udp_tunnelling = true;
+    let mut core = HomeAgent::new(policy);
+    core.add_sa_for_home(HOME, sa.clone());
+    let generator = std::net::UdpSocket::bind((a.address, 0))?;
+    let mn = std::net::UdpSocket::bind((a.address, 0))?;
+    let dir = std::env::temp_dir().join(format!("telsec-tunnel-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let params = HaParams {
+        listen: SocketAddrV4::new(a.address, 0),
+        state_dir: dir.clone(),
+        home_link: LinkConfig::Udp {
+            bind: SocketAddr::from((a.address, 0)),
+            peer: generator.local_addr()?,
+        },
+        ipip: false,
+        compact_after_bytes: 64 << 20,
+    };
+    // The home agent on its own thread and runtime (one core).
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    let ha_thread = std::thread::spawn(move || -> anyhow::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async move {
+            let running = ha_service::start(core, params).await?;
+            addr_tx.send((running.local_addr(), running.link_addr()))?;
+            let _ = done_rx.await;
+            running.shutdown().await?;
+            Ok(())
+        })
+    });
+    let (ha_addr, link) = addr_rx.recv()?;
+    let link = link.ok_or_else(|| anyhow::anyhow!("home link has no address"))?;
+    // Register the node with UDP tunnelling forced (no NAT on loopback).
+    let ms = ha_service::now_ms();
+    let mut rrq = Request {
+        flags: RequestFlags::default(),
+        lifetime: 600,
+        home_address: HOME,
+        home_agent: a.address,
+        care_of_address: a.address,
+        identification: NtpTimestamp::from_unix(ms / 1000, 0).0 + 1,
+        extensions: vec![telsec_mip::Extension::UdpTunnelRequest(
+            telsec_mip::UdpTunnelRequest {
+                sub_type: 0,
+                force: true,
+                registration_through_fa: false,
+                encapsulation: telsec_mip::Encapsulation::IpInIp,
+            },
+        )],
+    }
+    .to_vec()?;
+    append_signature(&mut rrq, ExtensionType::MnHaAuth, &sa)?;
+    mn.set_read_timeout(Some(Duration::from_secs(5)))?;
+    mn.send_to(&rrq, ha_addr)?;
+    let mut buf = [0u8; 2048];
+    let n = mn.recv(&mut buf)?;
+    let reply = Reply::from_bytes(&buf[..n])?;
+    if reply.code != ReplyCode::Accepted {
+        return Err(anyhow::anyhow!(
+            "registration refused: {}",
+            u8::from(reply.code)
+        ));
+    }
+
+    // The baseline relay: same loop shape, no Mobile IP work.
+    let relay = std::net::UdpSocket::bind((a.address, 0))?;
+    let relay_addr = relay.local_addr()?;
+    let mn_addr = mn.local_addr()?;
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let relay_thread = std::thread::spawn(move || -> anyhow::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async move {
+            relay.set_nonblocking(true)?;
+            let s = UdpSocket::from_std(relay)?;
+            let mut buf = vec![0u8; 65_536];
+            let serve = async {
+                loop {
+                    let (n, _) = s.recv_from(&mut buf).await?;
+                    s.send_to(&buf[..n], mn_addr).await?;
+                }
+                #[allow(unreachable_code)]
+                anyhow::Ok(())
+            };
+            tokio::select! { r = serve => r, _ = stop_rx => Ok(()) }
+        })
+    });
+
+    let mut rows = Vec::new();
+    for &size in &a.sizes {
+        let payload = vec![0x5a; size.saturating_sub(28).max(1)];
+        let packet = telsec_mip::tunnel::udp_packet(
+            SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, 7), 5000),
+            SocketAddrV4::new(HOME, 6000),
+            &payload,
+        )
+        .ok_or_else(|| anyhow::anyhow!("size {size} too large"))?;
+        let tunnel = flood(&generator, link, &mn, &packet, a.seconds)?;
+        std::thread::sleep(Duration::from_millis(200));
+        while mn.recv(&mut buf).is_ok() {}
+        let plain = flood(&generator, relay_addr, &mn, &packet, a.seconds)?;
+        std::thread::sleep(Duration::from_millis(200));
+        while mn.recv(&mut buf).is_ok() {}
+        let pps = |f: Flow| f.received as f64 / f.seconds;
+        rows.push(json!({
+            "inner_size": packet.len(),
+            "tunnel": {
+                "datagrams_per_second": pps(tunnel),
+                "inner_mbit_per_second": pps(tunnel) * packet.len() as f64 * 8.0 / 1e6,
+                "sent": tunnel.sent,
+                "received": tunnel.received,
+            },
+            "plain_udp_relay": {
+                "datagrams_per_second": pps(plain),
+                "mbit_per_second": pps(plain) * packet.len() as f64 * 8.0 / 1e6,
+                "sent": plain.sent,
+                "received": plain.received,
+            },
+            "ratio": pps(tunnel) / pps(plain),
+        }));
+    }
+    let _ = stop_tx.send(());
+    let _ = done_tx.send(());
+    relay_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("relay thread panicked"))??;
+    ha_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("home agent thread panicked"))??;
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "sizes": rows }))?
+    );
+    Ok(())
+}

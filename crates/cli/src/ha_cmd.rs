@@ -28,6 +28,9 @@ enum HaCommand {
     /// Measure registrations per second through the real driver (one core,
     /// authentication, journal synced per batch) beside a UDP echo server; prints JSON.
     Bench(crate::ha_bench::BenchArgs),
+    /// Measure datagrams per second forwarded into an RFC 3519 UDP tunnel beside a plain UDP
+    /// relay between the same kind of sockets, in the same run; prints JSON.
+    BenchTunnel(crate::ha_bench::TunnelBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +44,7 @@ pub fn run(args: HaArgs, config: &Config) -> anyhow::Result<()> {
     match args.command {
         Some(HaCommand::Bindings) => bindings(config),
         Some(HaCommand::Bench(a)) => crate::ha_bench::run(a),
+        Some(HaCommand::BenchTunnel(a)) => crate::ha_bench::run_tunnel(a),
         None => serve(args.serve, config),
     }
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod auth_cmd;
 mod demo_cmd;
 mod exit;
+mod fa_cmd;
 mod ha_bench;
 mod ha_cmd;
 mod hex_arg;
@@ -69,6 +70,13 @@ enum Command {
     /// device), the interface whose address is the co-located care-of address (watched for
     /// moves), and the MN-HA key (static, or delivered by SMS). Prints each event as a JSON line.
     Mn(mn_cmd::MnArgs),
+    /// The Mobile IP foreign agent (RFC 5944 §3.7): advertise, relay registrations, deliver and reverse-tunnel.
+    ///
+    /// `telsec fa` serves on `fa.listen` (UDP 434 on the visited link) until interrupted: Agent
+    /// Advertisements, registrations relayed with FA-HA and MN-FA authentication, IP-in-IP and
+    /// RFC 3519 UDP tunnels delivered to visitors, reverse tunnelling (RFC 3024). `telsec fa
+    /// visitors` prints the visitor list as JSON.
+    Fa(fa_cmd::FaArgs),
     /// The SMS centre: SMPP 3.4 server for ESMEs and virtual modems for subscribers.
     ///
     /// Reads `[smsc]`: ESME accounts, routes for mobile-originated messages, and one virtual
@@ -102,6 +110,7 @@ fn main() -> ExitCode {
         Command::Hlr(cmd) => hlr_cmd::run(cmd, &config),
         Command::Ha(args) => ha_cmd::run(args, &config),
         Command::Mn(args) => mn_cmd::run(args, &config),
+        Command::Fa(args) => fa_cmd::run(args, &config),
         Command::Smsc(args) => smsc_cmd::run(args, &config),
         Command::Up(args) => up_cmd::run(args, &config),
     };

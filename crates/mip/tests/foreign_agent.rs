@@ -116,23 +116,25 @@ fn denial(out: &FaOutcome) -> FaDenial {
     }
 }
 
-/// Relays a request to the real home agent and its reply back through
-/// the foreign agent; `fa_ha_sign` plays a home agent that adds FA-HA.
+/// Relays a request to the real home agent (which adds FA-HA itself when
+/// it shares an association with the relaying address) and its reply back
+/// through the foreign agent; `tamper` plays someone on the path who
+/// alters the reply.
 fn round_trip(
     fa: &mut ForeignAgent,
     ha: &mut HomeAgent,
     now: u64,
     from: SocketAddrV4,
     bytes: &[u8],
-    fa_ha_sign: Option<&SecurityAssociation>,
+    tamper: Option<fn(&mut [u8])>,
 ) -> (FaOutcome, FaOutcome) {
     let out = fa.handle_visitor_request(now, from, bytes);
     let t = out.transmit.clone().expect("relayed");
     assert_eq!(t.dst, SocketAddrV4::new(HA, MIP_PORT));
     let ha_out = ha.handle_request(now, SocketAddrV4::new(t.src, MIP_PORT), HA, &t.payload);
     let mut reply = ha_out.reply.expect("HA replies");
-    if let Some(s) = fa_ha_sign {
-        append_signature(&mut reply, ExtensionType::FaHaAuth, s).expect("signs");
+    if let Some(tamper) = tamper {
+        tamper(&mut reply);
     }
     let back = fa.handle_ha_reply(now, ha_src(), &reply);
     (out, back)
@@ -232,6 +234,8 @@ fn relays_both_ways_with_fa_ha_and_mn_fa_authentication() {
     fa.add_fa_ha_sa(HA, fa_ha());
     fa.add_mn_fa_sa(HOME, mn_fa());
     let mut ha = home_agent();
+    // The agent relays from the care-of address the visitor chose.
+    ha.add_fa_ha_sa(COA_B, fa_ha());
     let req = request(HOME, RequestFlags::T, 300, COA_B, ident(0, 1));
     let bytes = signed(&req, Some(&mn_fa()));
     let mn_ha_end = bytes.len() - 22;
@@ -259,16 +263,18 @@ fn relays_both_ways_with_fa_ha_and_mn_fa_authentication() {
     verify(&t.payload, ExtensionType::MnHaAuth, &mn_ha()).expect("MN-HA intact");
     assert_eq!(fa.pending().count(), 1);
 
-    // The real HA accepts; a home agent with the FA-HA SA signs its reply.
+    // The real HA checks FA-HA, accepts, and signs its reply for the
+    // agent too: MN-HA, then FA-HA over everything before it (§3.5.4).
     let ha_out = ha.handle_request(T0, SocketAddrV4::new(t.src, MIP_PORT), HA, &t.payload);
     assert!(matches!(
         ha_out.record.verdict,
         ha::Verdict::Accepted { .. }
     ));
     assert_eq!(ha.bindings().get(HOME)[0].care_of_address, COA_B);
-    let mut reply = ha_out.reply.expect("reply");
-    let ha_part = reply.len();
-    append_signature(&mut reply, ExtensionType::FaHaAuth, &fa_ha()).expect("signs");
+    let reply = ha_out.reply.expect("reply");
+    let v = verify(&reply, ExtensionType::FaHaAuth, &fa_ha()).expect("HA signed FA-HA");
+    assert_eq!(v.protected_len, reply.len());
+    let ha_part = reply.len() - 22;
     let back = fa.handle_ha_reply(T0, ha_src(), &reply);
     assert_eq!(
         back.record.verdict,
@@ -307,14 +313,7 @@ fn relays_both_ways_with_fa_ha_and_mn_fa_authentication() {
 
     // Deregistration through the agent removes the visitor.
     let dereg = signed(&request(HOME, 0, 0, COA_B, ident(10, 2)), Some(&mn_fa()));
-    let (out, back) = round_trip(
-        &mut fa,
-        &mut ha,
-        T0 + 10_000,
-        visitor(HOME),
-        &dereg,
-        Some(&fa_ha()),
-    );
+    let (out, back) = round_trip(&mut fa, &mut ha, T0 + 10_000, visitor(HOME), &dereg, None);
     assert!(matches!(out.record.verdict, Verdict::RequestRelayed { .. }));
     assert!(matches!(back.change, Some(VisitorChange::Removed(ref v)) if v.home_address == HOME));
     assert_eq!(fa.visitors().count(), 0);
@@ -325,28 +324,63 @@ fn relays_both_ways_with_fa_ha_and_mn_fa_authentication() {
 fn home_agent_failed_authentication_68() {
     let mut fa = agent(config());
     fa.add_fa_ha_sa(HA, fa_ha());
-    let mut ha = home_agent();
-    let forger = sa(0x3000, b"wrong-fa-ha-key!");
-    for (i, (sign, why)) in [
-        (None, Error::MissingAuthentication(34)),
-        (Some(&forger), Error::BadAuthenticator),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    fn flip_last_octet(reply: &mut [u8]) {
+        if let Some(last) = reply.last_mut() {
+            *last ^= 1;
+        }
+    }
+    struct Case {
+        /// The FA-HA association the home agent holds for the agent.
+        ha_sa: Option<SecurityAssociation>,
+        tamper: Option<fn(&mut [u8])>,
+        why: Error,
+        /// Whether the home agent took the registration.
+        bound: bool,
+    }
+    let cases = [
+        // A home agent without the association sends no FA-HA.
+        Case {
+            ha_sa: None,
+            tamper: None,
+            why: Error::MissingAuthentication(34),
+            bound: true,
+        },
+        // The home agent signs; the reply is altered on the way.
+        Case {
+            ha_sa: Some(fa_ha()),
+            tamper: Some(flip_last_octet),
+            why: Error::BadAuthenticator,
+            bound: true,
+        },
+        // The home agent holds another key: it refuses our FA-HA (132)
+        // and its reply cannot carry one we accept.
+        Case {
+            ha_sa: Some(sa(0x3000, b"wrong-fa-ha-key!")),
+            tamper: None,
+            why: Error::MissingAuthentication(34),
+            bound: false,
+        },
+    ];
+    for (i, case) in cases.into_iter().enumerate() {
+        let mut ha = home_agent();
+        if let Some(s) = case.ha_sa {
+            ha.add_fa_ha_sa(COA, s);
+        }
+        let (why, bound) = (case.why, case.bound);
         let (_, back) = round_trip(
             &mut fa,
             &mut ha,
             T0 + i as u64 * 1000,
             visitor(HOME),
             &plain(HOME, ident(i as u64, 1)),
-            sign,
+            case.tamper,
         );
         assert_eq!(denial(&back), FaDenial::HomeAgentAuthentication(why));
         let rep = denied_reply(&back, visitor(HOME));
         assert_eq!(rep.code, ReplyCode::FaHomeAgentFailedAuthentication);
         assert_eq!(rep.identification, ident(i as u64, 1));
         assert!(rep.extensions.is_empty());
+        assert_eq!(!ha.bindings().get(HOME).is_empty(), bound, "case {i}");
         assert_eq!(back.change, None);
         assert_eq!(fa.visitors().count(), 0);
         assert_eq!(fa.pending().count(), 0);

@@ -355,6 +355,154 @@ fn authentication_failures_131_change_nothing() {
     assert_eq!(ha.snapshot(), snap);
 }
 
+/// The FA-HA association of RFC 5944 §3.5.4 with the foreign agent that
+/// relays from `COA`.
+fn fa_ha() -> SecurityAssociation {
+    SecurityAssociation::new(
+        0x3000,
+        Algorithm::HmacMd5,
+        b"fa-ha-shared-key",
+        ReplayMode::default(),
+    )
+    .expect("SA")
+}
+
+/// A request as a foreign agent relays it: MN-HA from the node, then the
+/// agent's FA-HA when `fa` is given.
+fn relayed(req: &Request, fa: Option<&SecurityAssociation>) -> Vec<u8> {
+    let mut b = signed(req, &sa());
+    if let Some(fa) = fa {
+        append_signature(&mut b, ExtensionType::FaHaAuth, fa).expect("signs");
+    }
+    b
+}
+
+fn extension_types(reply: &[u8]) -> Vec<u8> {
+    Reply::from_bytes(reply)
+        .expect("reply parses")
+        .extensions
+        .iter()
+        .map(|e| u8::from(e.ext_type()))
+        .collect()
+}
+
+#[test]
+fn fa_ha_authentication_132_and_signed_replies() {
+    let mut ha = agent();
+    ha.add_fa_ha_sa(COA, fa_ha());
+    let snap = ha.snapshot();
+    let wrong_key = SecurityAssociation::new(
+        0x3000,
+        Algorithm::HmacMd5,
+        b"not-the-fa-ha-ke",
+        ReplayMode::default(),
+    )
+    .expect("SA");
+    let unknown_spi = SecurityAssociation::new(
+        0x3001,
+        Algorithm::HmacMd5,
+        b"fa-ha-shared-key",
+        ReplayMode::default(),
+    )
+    .expect("SA");
+    // FA-HA in front of MN-HA covers nothing the node signed.
+    let mut in_front = request(0, 60, COA, ident(0, 4)).to_vec().expect("emits");
+    append_signature(&mut in_front, ExtensionType::FaHaAuth, &fa_ha()).expect("signs");
+    append_signature(&mut in_front, ExtensionType::MnHaAuth, &sa()).expect("signs");
+    let missing = telsec_mip::Error::MissingAuthentication(34);
+    for (i, (bytes, why)) in [
+        (
+            relayed(&request(0, 60, COA, ident(0, 1)), None),
+            missing.clone(),
+        ),
+        (
+            relayed(&request(0, 60, COA, ident(0, 2)), Some(&wrong_key)),
+            telsec_mip::Error::BadAuthenticator,
+        ),
+        (
+            relayed(&request(0, 60, COA, ident(0, 3)), Some(&unknown_spi)),
+            telsec_mip::Error::UnknownSpi(0x3001),
+        ),
+        (in_front, missing),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = ha.handle_request(T0, src(COA), HA, &bytes);
+        assert_eq!(
+            *denial(&out),
+            Denial::ForeignAgentAuthentication(why),
+            "case {i}"
+        );
+        // The node's part verified, so the node can trust the 132; the
+        // agent's did not, so no FA-HA authenticator goes back.
+        let rep = reply_of(&out, &sa(), true);
+        assert_eq!(rep.code, ReplyCode::HaForeignAgentFailedAuthentication);
+        assert_eq!(extension_types(out.reply.as_ref().expect("reply")), [32]);
+        assert!(out.change.is_none());
+        assert_eq!(ha.snapshot(), snap, "case {i} changed state");
+    }
+
+    // Valid: accepted, the reply carries MN-HA then FA-HA over all of it.
+    let out = ha.handle_request(
+        T0,
+        src(COA),
+        HA,
+        &relayed(&request(0, 60, COA, ident(0, 5)), Some(&fa_ha())),
+    );
+    assert!(matches!(out.record.verdict, Verdict::Accepted { .. }));
+    let bytes = out.reply.clone().expect("reply");
+    assert_eq!(extension_types(&bytes), [32, 34]);
+    reply_of(&out, &sa(), true);
+    let v = verify(&bytes, ExtensionType::FaHaAuth, &fa_ha()).expect("FA-HA verifies");
+    assert_eq!(v.protected_len, bytes.len());
+    assert_eq!(ha.bindings().get(HOME)[0].care_of_address, COA);
+    let snap = ha.snapshot();
+
+    // MN-HA wrong but FA-HA right: 131 from the agent we trust, signed
+    // for it and not for the node.
+    let mut bad_node = request(0, 60, COA, ident(1, 6)).to_vec().expect("emits");
+    let other_node = SecurityAssociation::new(
+        SPI,
+        Algorithm::HmacMd5,
+        b"guessed-mn-ha-ke",
+        ReplayMode::default(),
+    )
+    .expect("SA");
+    append_signature(&mut bad_node, ExtensionType::MnHaAuth, &other_node).expect("signs");
+    append_signature(&mut bad_node, ExtensionType::FaHaAuth, &fa_ha()).expect("signs");
+    let out = ha.handle_request(T0 + 1000, src(COA), HA, &bad_node);
+    assert!(matches!(denial(&out), Denial::Authentication(_)));
+    let bytes = out.reply.clone().expect("reply");
+    assert_eq!(extension_types(&bytes), [34]);
+    verify(&bytes, ExtensionType::FaHaAuth, &fa_ha()).expect("FA-HA verifies");
+    assert_eq!(ha.snapshot(), snap);
+
+    // A replay through the agent: 133 signed for both.
+    let out = ha.handle_request(
+        T0 + 1000,
+        src(COA),
+        HA,
+        &relayed(&request(0, 60, COA, ident(0, 5)), Some(&fa_ha())),
+    );
+    assert!(matches!(denial(&out), Denial::Replay(_)));
+    let bytes = out.reply.clone().expect("reply");
+    assert_eq!(extension_types(&bytes), [32, 34]);
+    verify(&bytes, ExtensionType::FaHaAuth, &fa_ha()).expect("FA-HA verifies");
+    assert_eq!(ha.snapshot(), snap);
+
+    // From a source we share no FA-HA association with, an FA-HA
+    // extension is not ours to check, and none is added to the reply.
+    let out = ha.handle_request(
+        T0 + 2000,
+        src(COA2),
+        HA,
+        &relayed(&request(0, 60, COA2, ident(2, 7)), Some(&wrong_key)),
+    );
+    assert!(matches!(out.record.verdict, Verdict::Accepted { .. }));
+    assert_eq!(extension_types(out.reply.as_ref().expect("reply")), [32]);
+}
+
 #[test]
 fn replay_and_timestamp_window_133() {
     let mut ha = agent();

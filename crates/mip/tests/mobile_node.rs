@@ -1092,14 +1092,33 @@ fn mn_fa_authentication_both_ways() {
         sa: mf.clone(),
     });
     let mut net = Net::new(cfg);
+    // The agent and the home agent share FA-HA (RFC 5944 §3.5.4) too.
+    let fh = sa_with(0x4000, b"fa-ha-shared-key", ReplayMode::default());
     let mut f = ForeignAgent::new(fa_config(FA1, 600)).expect("FA");
     f.add_mn_fa_sa(HOME, mf.clone());
+    f.add_fa_ha_sa(HA, fh.clone());
     net.fas.push(f);
+    net.ha.add_fa_ha_sa(FA1, fh.clone());
     net.advertise(FA1);
     let req = net.last_request();
     assert!(matches!(req.extensions.last(), Some(Extension::MnFaAuth(a)) if a.spi == 0x3000));
+    // The home agent checked the agent's FA-HA and signed its reply for
+    // it; the agent replaced FA-HA by MN-FA on the way to the node.
+    let ha_reply = net
+        .ha_outcomes
+        .last()
+        .and_then(|o| o.reply.clone())
+        .expect("HA reply");
+    telsec_mip::verify(&ha_reply, ExtensionType::FaHaAuth, &fh).expect("FA-HA from the HA");
     let (_, relayed_reply) = net.to_mn.last().cloned().expect("reply");
     telsec_mip::verify(&relayed_reply, ExtensionType::MnFaAuth, &mf).expect("MN-FA on reply");
+    let types: Vec<u8> = Reply::from_bytes(&relayed_reply)
+        .expect("parses")
+        .extensions
+        .iter()
+        .map(|e| u8::from(e.ext_type()))
+        .collect();
+    assert_eq!(types, [32, 33]);
     assert_eq!(net.events().last(), Some(&registered(FA1, 300)));
 
     // An FA denial without MN-FA from the agent's address is not believed.

@@ -50,6 +50,8 @@ pub struct Config {
     pub ha: HaConfig,
     /// The Mobile IP mobile node.
     pub mn: MnConfig,
+    /// The Mobile IP foreign agent.
+    pub fa: crate::fa_service::FaSettings,
     /// The SMS centre (SMPP server and virtual modems).
     pub smsc: crate::smsc_service::SmscSettings,
 }
@@ -266,8 +268,27 @@ pub struct HaConfig {
     pub home_link: crate::packet_link::LinkConfig,
     /// Mobile nodes with statically configured keys.
     pub mobile_nodes: Vec<MobileNodeConfig>,
+    /// Foreign agents the home agent shares an FA-HA key with (RFC 5944
+    /// §3.5.3): their relayed requests must carry FA-HA authentication
+    /// (else 132) and the replies to them get one.
+    pub foreign_agents: Vec<ForeignAgentKeyConfig>,
     /// The key service.
     pub keys: KeysConfig,
+}
+
+/// An FA-HA security association of the home agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForeignAgentKeyConfig {
+    /// The foreign agent's address (the source of its relayed requests).
+    pub address: Ipv4Addr,
+    /// SPI (256 or more).
+    pub spi: u32,
+    /// `hmac-md5` or `hmac-sha256`.
+    #[serde(default = "default_mip_algorithm")]
+    pub algorithm: String,
+    /// The key, hex.
+    pub key: String,
 }
 
 /// A mobile node's static mobility security association.
@@ -316,6 +337,7 @@ impl Default for HaConfig {
             compact_after_bytes: 4 << 20,
             home_link: crate::packet_link::LinkConfig::None,
             mobile_nodes: Vec::new(),
+            foreign_agents: Vec::new(),
             keys: KeysConfig::default(),
         }
     }
@@ -329,6 +351,7 @@ impl Default for Config {
             hlr: HlrConfig::default(),
             ha: HaConfig::default(),
             mn: MnConfig::default(),
+            fa: crate::fa_service::FaSettings::default(),
             smsc: crate::smsc_service::SmscSettings::default(),
         }
     }
@@ -418,6 +441,17 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "ha.keys.algorithm must be hmac-sha256 or hmac-md5".into(),
             ));
+        }
+        self.fa
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        for fa in &self.ha.foreign_agents {
+            if fa.spi < 256 {
+                return Err(ConfigError::Invalid(format!(
+                    "ha.foreign_agents {}: SPIs 0..=255 are reserved (RFC 5944 §1.6)",
+                    fa.address
+                )));
+            }
         }
         for mn in &self.ha.mobile_nodes {
             if mn.spi < 256 {
@@ -516,6 +550,12 @@ home_link = {{ kind = "none" }}
 # algorithm = "hmac-sha256"   # or "hmac-md5", the RFC 5944 default
 # key = "<hex>"
 # replay = "timestamp"        # or "nonce"
+# Foreign agents sharing an FA-HA key (their relays must authenticate, else 132):
+# [[ha.foreign_agents]]
+# address = "192.0.2.20"
+# spi = 8192
+# algorithm = "hmac-sha256"
+# key = "<hex>"
 
 [ha.keys]
 # The key service (seed 000, made secure): a node asks by SMS; the home agent takes
@@ -584,7 +624,9 @@ home_link = {{ kind = "none" }}
 # spi = 4096
 # algorithm = "hmac-sha256"
 # key = "<hex>"
-"#,
+
+{fa}"#,
+            fa = crate::fa_service::FaSettings::documented(),
             data_dir = d.data_dir.display(),
             filter = d.log.filter,
             listen = d.hlr.gsup_listen,

@@ -338,6 +338,8 @@ pub async fn start(mut core: HomeAgent, params: HaParams) -> Result<RunningHa, H
         sync,
         compact_after: params.compact_after_bytes,
         stats: HaStats::default(),
+        targets: Vec::new(),
+        out: Vec::with_capacity(65_536),
     };
     let task = tokio::spawn(driver.run(rx, stop_rx));
     Ok(RunningHa {
@@ -359,6 +361,8 @@ struct Driver {
     sync: SyncWorker,
     compact_after: u64,
     stats: HaStats,
+    targets: Vec<(Tunnel, SocketAddrV4, Ipv4Addr)>,
+    out: Vec<u8>,
 }
 
 /// Replies of a batch, held until the journal is synced.
@@ -519,38 +523,45 @@ impl Driver {
             }
         };
         let now = now_ms();
-        let targets: Vec<Binding> = self.core.tunnel_targets(now, dst).cloned().collect();
-        if targets.is_empty() {
+        // Reused buffers: this is the data path, one call per datagram.
+        self.targets.clear();
+        self.targets.extend(
+            self.core
+                .tunnel_targets(now, dst)
+                .map(|b| (b.tunnel, b.source, b.care_of_address)),
+        );
+        if self.targets.is_empty() {
             debug!(dst = %dst, "home link: no binding");
             return;
         }
-        let mut inner = packet.to_vec();
-        if let Err(e) = tunnel::decrement_ttl(&mut inner) {
+        // The RFC 3519 header, then the packet, whose TTL is decremented in
+        // place (RFC 2003 §3.1): one copy per datagram.
+        self.out.clear();
+        tunnel::emit_udp_data(packet, &mut self.out);
+        if let Err(e) = tunnel::decrement_ttl(&mut self.out[tunnel::TUNNEL_DATA_HEADER_LEN..]) {
             debug!(error = %e, dst = %dst, "not forwarded");
             return;
         }
-        let mut out = Vec::with_capacity(inner.len() + 24);
-        for b in &targets {
-            out.clear();
-            match b.tunnel {
+        for &(kind, source, coa) in &self.targets {
+            match kind {
                 Tunnel::Udp { .. } => {
                     self.stats.tunnelled += 1;
-                    tunnel::emit_udp_data(&inner, &mut out);
-                    if let Err(e) = self.socket.send_to(&out, b.source).await {
-                        debug!(error = %e, to = %b.source, "tunnel send");
+                    if let Err(e) = self.socket.send_to(&self.out, source).await {
+                        debug!(error = %e, to = %source, "tunnel send");
                     }
                 }
                 Tunnel::IpInIp => match &self.ipip {
                     Some(raw) => {
                         self.stats.tunnelled += 1;
-                        if let Err(e) = raw.send(&inner, b.care_of_address).await {
-                            debug!(error = %e, to = %b.care_of_address, "IP-in-IP send");
+                        let inner = &self.out[tunnel::TUNNEL_DATA_HEADER_LEN..];
+                        if let Err(e) = raw.send(inner, coa).await {
+                            debug!(error = %e, to = %coa, "IP-in-IP send");
                         }
                     }
-                    None => debug!(coa = %b.care_of_address, "IP-in-IP binding but no raw socket"),
+                    None => debug!(coa = %coa, "IP-in-IP binding but no raw socket"),
                 },
                 Tunnel::Gre | Tunnel::Minimal => {
-                    debug!(coa = %b.care_of_address, "encapsulation not offered by this driver")
+                    debug!(coa = %coa, "encapsulation not offered by this driver")
                 }
             }
         }

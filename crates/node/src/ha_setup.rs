@@ -72,7 +72,22 @@ pub fn build_core(config: &Config) -> Result<HomeAgent, SetupError> {
             None => core.add_sa_for_home(mn.home_address, sa),
         }
     }
+    for fa in &ha.foreign_agents {
+        let sa = security_association(&MobileNodeConfig {
+            home_address: fa.address,
+            nai: None,
+            spi: fa.spi,
+            algorithm: fa.algorithm.clone(),
+            key: fa.key.clone(),
+            replay: default_replay_name(),
+        })?;
+        core.add_fa_ha_sa(fa.address, sa);
+    }
     Ok(core)
+}
+
+fn default_replay_name() -> String {
+    "timestamp".to_owned()
 }
 
 /// The SA of a configured mobile node.

@@ -9,6 +9,8 @@
 //! - [`ha_service`]: the Mobile IP home agent (registrations, tunnels,
 //!   durable bindings) around [`telsec_mip::ha::HomeAgent`];
 //! - [`ha_setup`]: the home agent built from the configuration;
+//! - [`fa_service`]: the Mobile IP foreign agent (advertisements, relaying,
+//!   delivery and reverse tunnels) around [`telsec_mip::fa::ForeignAgent`];
 //! - [`key_service`]: the home agent's key service (keys by secured SMS);
 //! - [`key_receiver`]: the node's side of key delivery by secured SMS;
 //! - [`mn_service`]: the Mobile IP mobile node around
@@ -22,6 +24,7 @@
 
 pub mod atomic_file;
 pub mod config;
+pub mod fa_service;
 pub mod gsup_client;
 pub mod ha_service;
 pub mod ha_setup;

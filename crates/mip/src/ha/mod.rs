@@ -19,6 +19,10 @@
 //! 3. Home Agent field not one of ours: 136, the reply naming our address
 //!    (§3.8.3.2);
 //! 4. MN-HA authentication missing, unknown SPI, bad authenticator: 131;
+//!    then, when we share an FA-HA association with the request's source
+//!    (the foreign agent that relayed it), FA-HA authentication missing,
+//!    unknown SPI, bad authenticator, or not after MN-HA: 132
+//!    (§3.8.2.1, §3.5.4);
 //! 5. home address 0.0.0.0 (RFC 2794 assignment, not offered) or outside
 //!    our home networks: 129;
 //! 6. Identification replayed or out of the window: 133 with the
@@ -32,7 +36,11 @@
 //! A reply is signed with the request's MN-HA association exactly when the
 //! request's own MN-HA authenticator verified: a reply to an unauthenticated
 //! request is sent without one, so it is no MAC oracle for an attacker.
-//! A refused request changes no state.
+//! The same rule holds for FA-HA (§3.5.4, §3.8.3): a reply to a request
+//! whose FA-HA authenticator verified carries an FA-HA authenticator
+//! after the MN-HA one, computed with the association the request named;
+//! a 132 goes back without it (the foreign agent then tells the mobile
+//! node 68, RFC 5944 §3.7.3.1). A refused request changes no state.
 
 pub mod binding;
 pub mod config;
@@ -79,6 +87,7 @@ pub struct HomeAgent {
     config: Config,
     sa_by_home: HashMap<Ipv4Addr, SaTable>,
     sa_by_nai: HashMap<Vec<u8>, SaTable>,
+    sa_by_fa: HashMap<Ipv4Addr, SaTable>,
     cache: BindingCache,
     records: BTreeMap<Ipv4Addr, MnRecord>,
 }
@@ -91,6 +100,8 @@ struct Draft<'a> {
     identification: u64,
     extensions: Vec<Extension>,
     sa: Option<&'a SecurityAssociation>,
+    /// The FA-HA association to append an authenticator with.
+    fa_sa: Option<&'a SecurityAssociation>,
 }
 
 impl HomeAgent {
@@ -100,6 +111,7 @@ impl HomeAgent {
             config,
             sa_by_home: HashMap::new(),
             sa_by_nai: HashMap::new(),
+            sa_by_fa: HashMap::new(),
             cache: BindingCache::new(),
             records: BTreeMap::new(),
         }
@@ -119,6 +131,16 @@ impl HomeAgent {
     /// NAI (RFC 2794); used when the request carries an MN-NAI extension.
     pub fn add_sa_for_nai(&mut self, nai: &[u8], sa: SecurityAssociation) {
         self.sa_by_nai.entry(nai.to_vec()).or_default().insert(sa);
+    }
+
+    /// Adds (or replaces, by SPI) an FA-HA association with the foreign
+    /// agent whose relayed requests come from the IP address `fa` (its
+    /// care-of address, RFC 5944 §3.7.2.2). From then on every request
+    /// from `fa` must carry a valid FA-HA authentication extension after
+    /// its MN-HA one, else 132 (§3.8.2.1), and replies to it carry one
+    /// (§3.5.4).
+    pub fn add_fa_ha_sa(&mut self, fa: Ipv4Addr, sa: SecurityAssociation) {
+        self.sa_by_fa.entry(fa).or_default().insert(sa);
     }
 
     /// The binding list.
@@ -255,7 +277,11 @@ impl HomeAgent {
             identification: Some(packet.identification()),
             verdict,
         };
-        let deny = |this: &Self, denial: Denial, ha: Ipv4Addr, sa: Option<&SecurityAssociation>| {
+        let deny = |this: &Self,
+                    denial: Denial,
+                    ha: Ipv4Addr,
+                    sa: Option<&SecurityAssociation>,
+                    fa_sa: Option<&SecurityAssociation>| {
             let code = denial
                 .reply_code()
                 .unwrap_or(ReplyCode::HaReasonUnspecified);
@@ -268,6 +294,7 @@ impl HomeAgent {
                     identification: packet.identification(),
                     extensions: Vec::new(),
                     sa,
+                    fa_sa,
                 },
             );
             Outcome {
@@ -278,31 +305,57 @@ impl HomeAgent {
         };
         let request = match Request::parse(&packet) {
             Ok(r) => r,
-            Err(e) => return deny(self, Denial::Malformed(e), packet.home_agent(), None),
+            Err(e) => {
+                return deny(self, Denial::Malformed(e), packet.home_agent(), None, None);
+            }
         };
+        // Authenticate first (the results decide whether replies are
+        // signed), report in the order of the module documentation.
+        let fa_auth = self.authenticate_fa(bytes, &request, *src.ip());
+        let fa_sa = fa_auth.as_ref().and_then(|r| r.as_ref().ok());
         if let Err(Error::UnrecognizedExtension(t)) = request.check_extensions() {
             return deny(
                 self,
                 Denial::UnrecognizedExtension(t),
                 request.home_agent,
                 None,
+                fa_sa,
             );
         }
-        // Authenticate first (the result decides whether replies are
-        // signed), report in the order of the module documentation.
         let auth = self.authenticate(bytes, &request);
         let sa = auth.as_ref().ok().map(|(sa, _)| sa);
         if !self.config.addresses.contains(&request.home_agent) {
             let ha = self.our_address(dst);
-            return deny(self, Denial::UnknownHomeAgent(request.home_agent), ha, sa);
+            return deny(
+                self,
+                Denial::UnknownHomeAgent(request.home_agent),
+                ha,
+                sa,
+                fa_sa,
+            );
         }
         let ha = request.home_agent;
         let (sa, protected) = match &auth {
             Ok((sa, n)) => (sa, &request.extensions[..*n]),
-            Err(e) => return deny(self, Denial::Authentication(e.clone()), ha, None),
+            Err(e) => return deny(self, Denial::Authentication(e.clone()), ha, None, fa_sa),
         };
+        if let Some(Err(e)) = &fa_auth {
+            return deny(
+                self,
+                Denial::ForeignAgentAuthentication(e.clone()),
+                ha,
+                Some(sa),
+                None,
+            );
+        }
         if home.is_unspecified() || !self.config.home_networks.iter().any(|n| n.contains(home)) {
-            return deny(self, Denial::HomeAddressNotServed(home), ha, Some(sa));
+            return deny(
+                self,
+                Denial::HomeAddressNotServed(home),
+                ha,
+                Some(sa),
+                fa_sa,
+            );
         }
 
         // RFC 5944 §5.7.
@@ -346,6 +399,7 @@ impl HomeAgent {
                             identification: resync,
                             extensions: Vec::new(),
                             sa: Some(sa),
+                            fa_sa,
                         },
                     ),
                     record: record(Verdict::Denied(Denial::Replay(ident))),
@@ -377,7 +431,7 @@ impl HomeAgent {
                 granted,
                 reply_ident,
                 extensions,
-                sa,
+                (sa, fa_sa),
                 before,
                 &record,
             );
@@ -389,10 +443,10 @@ impl HomeAgent {
         if (flags.contains(RequestFlags::G) && !self.config.gre)
             || (flags.contains(RequestFlags::M) && !self.config.minimal_encapsulation)
         {
-            return deny(self, Denial::EncapsulationUnavailable, ha, Some(sa));
+            return deny(self, Denial::EncapsulationUnavailable, ha, Some(sa), fa_sa);
         }
         if flags.contains(RequestFlags::T) && !self.config.reverse_tunnelling {
-            return deny(self, Denial::ReverseTunnelUnavailable, ha, Some(sa));
+            return deny(self, Denial::ReverseTunnelUnavailable, ha, Some(sa), fa_sa);
         }
         let mut tunnel = if flags.contains(RequestFlags::G) {
             Tunnel::Gre
@@ -403,7 +457,7 @@ impl HomeAgent {
         };
         if let Some(r) = udp_req {
             match self.udp_tunnel(src, coa, r) {
-                Err(d) => return deny(self, d, ha, Some(sa)),
+                Err(d) => return deny(self, d, ha, Some(sa), fa_sa),
                 Ok((t, ext)) => {
                     tunnel = t.unwrap_or(tunnel);
                     extensions.push(Extension::UdpTunnelReply(ext));
@@ -416,7 +470,7 @@ impl HomeAgent {
         }
         let max = self.config.max_bindings;
         if self.cache.would_exceed(home, coa, simultaneous, max) {
-            return deny(self, Denial::TooManyBindings(max), ha, Some(sa));
+            return deny(self, Denial::TooManyBindings(max), ha, Some(sa), fa_sa);
         }
         granted = request.lifetime.min(self.config.max_lifetime);
         let binding = Binding {
@@ -431,7 +485,7 @@ impl HomeAgent {
             source: src,
         };
         if self.cache.register(binding, simultaneous, max).is_err() {
-            return deny(self, Denial::TooManyBindings(max), ha, Some(sa));
+            return deny(self, Denial::TooManyBindings(max), ha, Some(sa), fa_sa);
         }
         self.records.insert(home, next_rec);
         self.accept(
@@ -441,7 +495,7 @@ impl HomeAgent {
             granted,
             reply_ident,
             extensions,
-            sa,
+            (sa, fa_sa),
             before,
             &record,
         )
@@ -456,7 +510,7 @@ impl HomeAgent {
         lifetime: u16,
         identification: u64,
         extensions: Vec<Extension>,
-        sa: &SecurityAssociation,
+        (sa, fa_sa): (&SecurityAssociation, Option<&SecurityAssociation>),
         before: Vec<Binding>,
         record: &dyn Fn(Verdict) -> Record,
     ) -> Outcome {
@@ -476,6 +530,7 @@ impl HomeAgent {
                     identification,
                     extensions,
                     sa: Some(sa),
+                    fa_sa,
                 },
             ),
             record: record(Verdict::Accepted { code, lifetime }),
@@ -557,7 +612,35 @@ impl HomeAgent {
         Ok((sa.clone(), auth_index))
     }
 
-    /// Encodes and, with an SA, signs a reply (RFC 5944 §3.4, §3.5.2).
+    /// With an FA-HA association for `from` (the request's source), checks
+    /// the request's FA-HA authentication extension (RFC 5944 §3.8.2.1):
+    /// it must follow the MN-HA one, whose authenticator it then covers
+    /// (§3.5.4, §3.7.2.2), and verify with the association its SPI names.
+    /// `None` when we share no association with `from`: the extension, if
+    /// any, is then not for us and is ignored.
+    fn authenticate_fa(
+        &self,
+        bytes: &[u8],
+        request: &Request,
+        from: Ipv4Addr,
+    ) -> Option<Result<SecurityAssociation, Error>> {
+        let table = self.sa_by_fa.get(&from)?;
+        let check = || {
+            let missing = Error::MissingAuthentication(ExtensionType::FaHaAuth.into());
+            let position = |f: fn(&Extension) -> bool| request.extensions.iter().position(f);
+            let fa_ha = position(|e| matches!(e, Extension::FaHaAuth(_))).ok_or(missing.clone())?;
+            if position(|e| matches!(e, Extension::MnHaAuth(_))).is_some_and(|m| fa_ha < m) {
+                return Err(missing);
+            }
+            let verified = verify_with_table(bytes, ExtensionType::FaHaAuth, table)?;
+            let spi = verified.extension.spi;
+            table.get(spi).cloned().ok_or(Error::UnknownSpi(spi))
+        };
+        Some(check())
+    }
+
+    /// Encodes and, with an SA, signs a reply (RFC 5944 §3.4, §3.5.2);
+    /// an FA-HA authenticator follows the MN-HA one (§3.5.4).
     fn emit_reply(&self, home: Ipv4Addr, d: Draft<'_>) -> Option<Vec<u8>> {
         let mut bytes = Reply {
             code: d.code,
@@ -571,6 +654,9 @@ impl HomeAgent {
         .ok()?;
         if let Some(sa) = d.sa {
             append_signature(&mut bytes, ExtensionType::MnHaAuth, sa).ok()?;
+        }
+        if let Some(sa) = d.fa_sa {
+            append_signature(&mut bytes, ExtensionType::FaHaAuth, sa).ok()?;
         }
         Some(bytes)
     }

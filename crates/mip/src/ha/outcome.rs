@@ -27,6 +27,12 @@ pub enum Denial {
     /// MN-HA authentication failed (131).
     #[error("mobile node failed authentication: {0}")]
     Authentication(Error),
+    /// The request came from a foreign agent we share an FA-HA
+    /// association with, and its FA-HA authentication extension is
+    /// missing, names an unknown SPI, does not verify, or does not follow
+    /// the MN-HA one (132, RFC 5944 §3.8.2.1, §3.5.4).
+    #[error("foreign agent failed authentication: {0}")]
+    ForeignAgentAuthentication(Error),
     /// The home address is not one we serve, or 0.0.0.0 (129).
     #[error("home address {0} not served")]
     HomeAddressNotServed(Ipv4Addr),
@@ -57,6 +63,7 @@ impl Denial {
             Denial::Malformed(_) | Denial::UnrecognizedExtension(_) => C::HaPoorlyFormedRequest,
             Denial::UnknownHomeAgent(_) => C::HaUnknownHomeAgentAddress,
             Denial::Authentication(_) => C::HaMobileNodeFailedAuthentication,
+            Denial::ForeignAgentAuthentication(_) => C::HaForeignAgentFailedAuthentication,
             Denial::HomeAddressNotServed(_) => C::HaAdministrativelyProhibited,
             Denial::Replay(_) => C::HaIdentificationMismatch,
             Denial::EncapsulationUnavailable => C::HaEncapsulationUnavailable,
@@ -157,6 +164,12 @@ mod tests {
         assert_eq!(
             Denial::UdpTunnellingRefused.reply_code().map(u8::from),
             Some(142)
+        );
+        assert_eq!(
+            Denial::ForeignAgentAuthentication(Error::BadAuthenticator)
+                .reply_code()
+                .map(u8::from),
+            Some(132)
         );
     }
 }
