@@ -164,7 +164,8 @@ pub fn params(config: &Config) -> HaParams {
     }
 }
 
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
+/// Hex digits to octets (`None` for an odd length or a non-hex digit).
+pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }

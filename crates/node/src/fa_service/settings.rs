@@ -344,18 +344,8 @@ fn sa(spi: u32, algorithm: &str, key: &str) -> Result<SecurityAssociation, Strin
         "hmac-sha256" => Algorithm::HmacSha256,
         _ => return Err("algorithm must be hmac-md5 or hmac-sha256".into()),
     };
-    let key = hex_decode(key).ok_or("key must be hex")?;
+    let key = crate::ha_setup::hex_decode(key).ok_or("key must be hex")?;
     SecurityAssociation::new(spi, algorithm, &key, ReplayMode::default()).map_err(|e| e.to_string())
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
