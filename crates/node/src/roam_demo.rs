@@ -102,6 +102,10 @@ pub struct RoamReport {
     /// Datagrams the node answered that reached the correspondent through
     /// the reverse tunnel.
     pub answers_received: u64,
+    /// A registration forged by an attacker (care-of address of its own,
+    /// authenticator under a wrong key) was refused with code 131 and the
+    /// binding did not move.
+    pub forged_refused: bool,
 }
 
 /// Errors of the scenario.
@@ -438,6 +442,19 @@ pub async fn run(
         });
         previous = Some(coa);
     }
+    let forged_refused = forged_registration_refused(&opts, &ha, previous).await?;
+    timeline.push(TimelineEntry {
+        at_ms: ms(Instant::now()),
+        what: format!(
+            "forged registration for {} from an attacker: {}",
+            opts.home_address,
+            if forged_refused {
+                "refused (131), binding unchanged"
+            } else {
+                "NOT refused"
+            }
+        ),
+    });
     // Let the last datagrams in flight arrive.
     let drain_end = Instant::now() + Duration::from_millis(200);
     while let Ok(Ok((n, _))) =
@@ -467,6 +484,7 @@ pub async fn run(
         sent,
         received,
         answers_received: answers,
+        forged_refused,
     })
 }
 
@@ -475,4 +493,58 @@ async fn next_key_event(network: Option<&mut KeyPath>) -> Option<crate::key_rece
         Some(n) => n.events.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// An attacker claims the node's home address from a care-of address of
+/// its own, with an authenticator under a key it guessed.
+async fn forged_registration_refused(
+    opts: &RoamOptions,
+    ha: &crate::ha_service::RunningHa,
+    bound_coa: Option<Ipv4Addr>,
+) -> Result<bool, RoamError> {
+    use telsec_mip::ext::ExtensionType;
+    use telsec_mip::{NtpTimestamp, Reply, ReplyCode, Request, RequestFlags, append_signature};
+    let attacker = UdpSocket::bind((opts.correspondent, 0)).await?;
+    let now = crate::ha_service::now_ms();
+    let mut rrq = Request {
+        flags: RequestFlags::default(),
+        lifetime: 600,
+        home_address: opts.home_address,
+        home_agent: opts.home_agent,
+        care_of_address: opts.correspondent,
+        identification: NtpTimestamp::from_unix(now / 1000, 0).0 + 0x1000,
+        extensions: Vec::new(),
+    }
+    .to_vec()
+    .map_err(|e| RoamError::Start(e.to_string()))?;
+    let guess = SecurityAssociation::new(
+        MN_SPI,
+        Algorithm::HmacSha256,
+        b"a guessed key, 32 octets long...",
+        ReplayMode::default(),
+    )
+    .map_err(|e| RoamError::Start(e.to_string()))?;
+    append_signature(&mut rrq, ExtensionType::MnHaAuth, &guess)
+        .map_err(|e| RoamError::Start(e.to_string()))?;
+    attacker.send_to(&rrq, ha.local_addr()).await?;
+    let mut buf = [0u8; 1024];
+    let refused = match tokio::time::timeout(Duration::from_secs(2), attacker.recv(&mut buf)).await
+    {
+        Ok(Ok(n)) => Reply::from_bytes(&buf[..n])
+            .is_ok_and(|r| r.code == ReplyCode::HaMobileNodeFailedAuthentication),
+        _ => false,
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    ha.commands()
+        .send(crate::ha_service::HaCommand::Bindings(tx))
+        .await
+        .map_err(|_| RoamError::Start("home agent stopped".into()))?;
+    let bindings = rx
+        .await
+        .map_err(|_| RoamError::Start("home agent stopped".into()))?;
+    let unchanged = bindings
+        .iter()
+        .filter(|b| b.home_address == opts.home_address)
+        .all(|b| Some(b.care_of_address) == bound_coa);
+    Ok(refused && unchanged)
 }

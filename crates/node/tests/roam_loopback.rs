@@ -69,6 +69,7 @@ async fn key_by_secured_sms_then_roam() {
     );
     assert_eq!(report.handovers.len(), 2);
     assert!(report.received * 10 >= report.sent * 7, "{report:?}");
+    assert!(report.forged_refused, "{report:?}");
     // The key service kept its counter and the node its counter, on disk.
     assert!(dir.join("key-issuer.state").exists());
     assert!(dir.join("key-receiver.state").exists());
