@@ -7,7 +7,7 @@
 //! from the caller's wall clock, so that entries can be persisted and
 //! restored across a restart (see [`super::persist`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::ext::Encapsulation;
@@ -75,10 +75,27 @@ pub struct TooManyBindings {
     pub max: usize,
 }
 
-/// Every binding the home agent holds, by home address.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Every binding the home agent holds, by home address, with an index of
+/// expiry instants so that the next expiry is found without scanning (the
+/// driver asks for it after every datagram).
+#[derive(Debug, Clone, Default)]
 pub struct BindingCache {
     entries: BTreeMap<Ipv4Addr, Vec<Binding>>,
+    /// (expiry ms, home, care-of) of every binding with a finite lifetime.
+    expiries: BTreeSet<(u64, Ipv4Addr, Ipv4Addr)>,
+}
+
+impl PartialEq for BindingCache {
+    fn eq(&self, other: &Self) -> bool {
+        // The index is derived from the entries.
+        self.entries == other.entries
+    }
+}
+
+impl Eq for BindingCache {}
+
+fn expiry_key(b: &Binding) -> Option<(u64, Ipv4Addr, Ipv4Addr)> {
+    b.expires_ms.map(|t| (t, b.home_address, b.care_of_address))
 }
 
 impl BindingCache {
@@ -124,6 +141,12 @@ impl BindingCache {
                 .iter_mut()
                 .find(|b| b.care_of_address == binding.care_of_address)
             {
+                if let Some(k) = expiry_key(slot) {
+                    self.expiries.remove(&k);
+                }
+                if let Some(k) = expiry_key(&binding) {
+                    self.expiries.insert(k);
+                }
                 *slot = binding;
                 return Ok(());
             }
@@ -133,9 +156,19 @@ impl BindingCache {
                 }
                 return Err(TooManyBindings { max });
             }
+            if let Some(k) = expiry_key(&binding) {
+                self.expiries.insert(k);
+            }
             list.push(binding);
         } else {
-            list.clear();
+            for old in list.drain(..) {
+                if let Some(k) = expiry_key(&old) {
+                    self.expiries.remove(&k);
+                }
+            }
+            if let Some(k) = expiry_key(&binding) {
+                self.expiries.insert(k);
+            }
             list.push(binding);
         }
         Ok(())
@@ -162,34 +195,45 @@ impl BindingCache {
         if list.is_empty() {
             self.entries.remove(&home);
         }
+        if let Some(k) = expiry_key(&gone) {
+            self.expiries.remove(&k);
+        }
         Some(gone)
     }
 
     /// Removes every binding of `home` (the mobile node is at home,
     /// RFC 5944 §3.6.1.2).
     pub fn remove_all(&mut self, home: Ipv4Addr) -> Vec<Binding> {
-        self.entries.remove(&home).unwrap_or_default()
+        let gone = self.entries.remove(&home).unwrap_or_default();
+        for b in &gone {
+            if let Some(k) = expiry_key(b) {
+                self.expiries.remove(&k);
+            }
+        }
+        gone
     }
 
     /// Removes and returns every binding lapsed at `now_ms`.
     pub fn expire(&mut self, now_ms: u64) -> Vec<Binding> {
         let mut gone = Vec::new();
-        self.entries.retain(|_, list| {
-            list.retain(|b| {
-                let keep = !b.is_expired(now_ms);
-                if !keep {
-                    gone.push(b.clone());
+        while let Some(&(t, home, coa)) = self.expiries.first() {
+            if t > now_ms {
+                break;
+            }
+            match self.remove(home, coa) {
+                Some(b) => gone.push(b),
+                // Not indexed consistently: drop the stale key.
+                None => {
+                    self.expiries.pop_first();
                 }
-                keep
-            });
-            !list.is_empty()
-        });
+            }
+        }
         gone
     }
 
     /// The earliest expiry instant, Unix milliseconds.
     pub fn next_expiry(&self) -> Option<u64> {
-        self.iter().filter_map(|b| b.expires_ms).min()
+        self.expiries.first().map(|&(t, _, _)| t)
     }
 }
 
@@ -237,6 +281,23 @@ mod tests {
         );
         assert!(c.is_empty());
         assert_eq!(c.next_expiry(), None);
+    }
+
+    #[test]
+    fn expiry_index_follows_every_change() {
+        let mut c = BindingCache::new();
+        c.register(b(1, Some(10)), true, 4).expect("ok");
+        c.register(b(1, Some(50)), true, 4).expect("refresh");
+        assert_eq!(c.next_expiry(), Some(50));
+        c.register(b(2, Some(30)), true, 4).expect("ok");
+        assert_eq!(c.next_expiry(), Some(30));
+        c.register(b(3, Some(70)), false, 4).expect("replaces all");
+        assert_eq!(c.next_expiry(), Some(70));
+        assert!(c.expire(69).is_empty());
+        c.register(b(4, None), true, 4).expect("ok");
+        assert_eq!(c.expire(70), [b(3, Some(70))]);
+        assert_eq!(c.next_expiry(), None);
+        assert_eq!(c.remove_all(HOME), [b(4, None)]);
     }
 
     #[test]
