@@ -51,8 +51,11 @@
 //! unprivileged UDP wire has its TTL decremented here, as a router would.
 //!
 //! The visitor list is written to `state_file` as JSON on every change
-//! ([`state`]); `telsec fa visitors` prints it.
+//! ([`state`]); `telsec fa visitors` prints it. The file and the reverse
+//! tunnel rules are kept by a worker thread ([`bookkeeping`]), so that
+//! their syncs and `ip` processes never hold up datagrams.
 
+mod bookkeeping;
 pub mod inspect;
 pub mod raw;
 pub mod routes;
@@ -80,6 +83,7 @@ pub use state::VisitorEntry;
 
 use crate::ha_service::now_ms;
 use crate::packet_link::{LinkConfig, PacketLink};
+use bookkeeping::Bookkeeper;
 use inspect::{udp_tunnel_accepted, unreachable};
 use raw::{Delivery, IcmpErrors, IcmpLink, IpipEndpoint};
 use routes::ReverseRoutes;
@@ -135,7 +139,8 @@ pub enum FaCommand {
         /// The association.
         sa: SecurityAssociation,
     },
-    /// The visitor list.
+    /// The visitor list, answered once the reverse tunnel rules and the
+    /// file reflect it.
     Visitors(oneshot::Sender<Vec<VisitorEntry>>),
     /// Counters since start.
     Stats(oneshot::Sender<FaStats>),
@@ -299,6 +304,7 @@ pub async fn start(
         path: state_file.clone(),
         source,
     })?;
+    let books = Bookkeeper::spawn(routes, state_file).map_err(open_err("bookkeeping thread"))?;
     info!(
         visitors = %visitor_addr,
         care_of = %agent_addr,
@@ -323,9 +329,8 @@ pub async fn start(
         ipip,
         link,
         udp_wire,
-        routes,
+        books: Some(books),
         udp_tunnelled: BTreeSet::new(),
-        state_file,
         advertise_every: (settings.advertisement_interval_ms > 0)
             .then(|| Duration::from_millis(settings.advertisement_interval_ms)),
         last_solicited: None,
@@ -357,10 +362,11 @@ struct Driver {
     link: PacketLink,
     /// The visitor link is the UDP wire (TTL is ours to decrement).
     udp_wire: bool,
-    routes: Option<ReverseRoutes>,
+    /// Reverse tunnel rules and the visitor list file, on their own
+    /// thread (`None` once finished).
+    books: Option<Bookkeeper>,
     /// Visitors the home agent tunnels to over UDP (RFC 3519).
     udp_tunnelled: BTreeSet<Ipv4Addr>,
-    state_file: PathBuf,
     advertise_every: Option<Duration>,
     last_solicited: Option<Instant>,
     stats: FaStats,
@@ -441,13 +447,11 @@ impl Driver {
                 }
             }
         }
-        if let Some(r) = self.routes.as_mut() {
-            r.clear();
+        if let Some(books) = self.books.take() {
+            books
+                .finish()
+                .map_err(|(path, source)| FaError::State { path, source })?;
         }
-        state::write(&self.state_file, &[]).map_err(|source| FaError::State {
-            path: self.state_file.clone(),
-            source,
-        })?;
         info!("foreign agent stopped");
         Ok(())
     }
@@ -463,7 +467,16 @@ impl Driver {
                 self.core.add_fa_ha_sa(home_agent, sa);
             }
             FaCommand::Visitors(tx) => {
-                let _ = tx.send(self.entries());
+                // Answered once the rules and the file show this list.
+                let entries = self.entries();
+                match &self.books {
+                    Some(b) => b.then(move || {
+                        let _ = tx.send(entries);
+                    }),
+                    None => {
+                        let _ = tx.send(entries);
+                    }
+                }
             }
             FaCommand::Stats(tx) => {
                 let _ = tx.send(self.stats);
@@ -550,8 +563,8 @@ impl Driver {
         }
     }
 
-    /// Follows a visitor list change: UDP tunnel marks, reverse tunnel
-    /// rules, the file.
+    /// Follows a visitor list change: UDP tunnel marks here, reverse
+    /// tunnel rules and the file through the bookkeeping thread.
     fn visitor_change(&mut self, change: VisitorChange, udp: bool) {
         match change {
             VisitorChange::Added(v) | VisitorChange::Refreshed(v) => {
@@ -567,22 +580,14 @@ impl Driver {
                 self.reverse_rule(&v, false);
             }
         }
-        if let Err(e) = state::write(&self.state_file, &self.entries()) {
-            warn!(error = %e, path = %self.state_file.display(), "cannot write the visitor list");
+        if let Some(b) = &self.books {
+            b.write(self.entries());
         }
     }
 
     fn reverse_rule(&mut self, v: &Visitor, on: bool) {
-        let Some(routes) = self.routes.as_mut() else {
-            return;
-        };
-        let r = if on {
-            routes.add(v.home_address)
-        } else {
-            routes.remove(v.home_address)
-        };
-        if let Err(e) = r {
-            warn!(error = %e, home = %v.home_address, "reverse tunnel rule");
+        if let Some(b) = &self.books {
+            b.rule(v.home_address, on);
         }
     }
 

@@ -19,7 +19,20 @@
 //!
 //! The task owns the core: no locks. Other tasks talk to it through
 //! [`HaCommand`]s (the key service installs new mobility SAs this way).
+//!
+//! Interception (RFC 5944 §4.6): with a TUN home link the driver routes
+//! every home address that has a binding into the device (`ip route
+//! replace <home>/32 dev <tun>`, CAP_NET_ADMIN) and removes the route with
+//! the last binding, before the reply to that deregistration leaves, so
+//! the reply and the traffic after it reach the node on its home link.
+//! With `net.ipv4.conf.<home interface>.proxy_arp = 1` (and `proxy_delay
+//! = 0` for prompt answers) the kernel then answers ARP on the home link
+//! for exactly the nodes that are away. Gratuitous ARP when a binding
+//! starts is not sent (it needs a link-layer socket): neighbours that
+//! still hold the node's own link-layer address keep it until they ask
+//! again.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -326,9 +339,20 @@ pub async fn start(mut core: HomeAgent, params: HaParams) -> Result<RunningHa, H
         "home agent started"
     );
     let link_addr = link.local_addr();
+    let mut home_routes = match &params.home_link {
+        LinkConfig::Tun { name, .. } => Some(HomeRoutes::new(name)),
+        LinkConfig::None | LinkConfig::Udp { .. } => None,
+    };
+    if let Some(r) = home_routes.as_mut() {
+        let homes: BTreeSet<Ipv4Addr> = core.bindings().iter().map(|b| b.home_address).collect();
+        for home in homes {
+            r.sync(home, true);
+        }
+    }
     let (commands, rx) = mpsc::channel(64);
     let (stop, stop_rx) = oneshot::channel();
     let driver = Driver {
+        home_routes,
         core,
         socket: Arc::new(socket),
         address: *local_addr.ip(),
@@ -352,6 +376,8 @@ pub async fn start(mut core: HomeAgent, params: HaParams) -> Result<RunningHa, H
 }
 
 struct Driver {
+    /// Host routes into a TUN home link for nodes away from home.
+    home_routes: Option<HomeRoutes>,
     core: HomeAgent,
     socket: Arc<UdpSocket>,
     address: Ipv4Addr,
@@ -424,6 +450,7 @@ impl Driver {
                         info!(home = %gone.home_address, coa = %gone.care_of_address, "binding expired");
                         let entry = self.core.journal_entry(gone.home_address);
                         self.store.pending.extend_from_slice(&entry);
+                        self.route_home(gone.home_address);
                     }
                     self.store.commit()?;
                 }
@@ -498,6 +525,9 @@ impl Driver {
                     let entry = self.core.journal_entry(home);
                     self.store.pending.extend_from_slice(&entry);
                 }
+                if let Some(c) = &change {
+                    self.route_home(c.home_address);
+                }
             }
             Verdict::Denied(_) => {
                 self.stats.denied += 1;
@@ -510,6 +540,13 @@ impl Driver {
         }
         if let Some(bytes) = reply {
             replies.push((bytes, from));
+        }
+    }
+
+    /// Routes `home` into the TUN home link while it has a binding.
+    fn route_home(&mut self, home: Ipv4Addr) {
+        if let Some(r) = self.home_routes.as_mut() {
+            r.sync(home, !self.core.bindings().get(home).is_empty());
         }
     }
 
@@ -607,6 +644,53 @@ impl Driver {
             Err(e) => {
                 warn!(target: "telsec::ha", reason = %e, "reverse-tunnelled datagram dropped")
             }
+        }
+    }
+}
+
+/// The host routes of the interception described in the module
+/// documentation, run through `ip` (iproute2): they change when a node
+/// leaves home or returns, rarely next to datagrams.
+#[derive(Debug)]
+struct HomeRoutes {
+    device: String,
+    routed: BTreeSet<Ipv4Addr>,
+}
+
+impl HomeRoutes {
+    fn new(device: &str) -> HomeRoutes {
+        HomeRoutes {
+            device: device.to_owned(),
+            routed: BTreeSet::new(),
+        }
+    }
+
+    /// Adds (`bound`) or removes the route of `home` unless it is so
+    /// already; a failure is logged and retried at the next change.
+    fn sync(&mut self, home: Ipv4Addr, bound: bool) {
+        if bound == self.routed.contains(&home) {
+            return;
+        }
+        let prefix = format!("{home}/32");
+        let verb = if bound { "replace" } else { "del" };
+        let out = std::process::Command::new("ip")
+            .args(["route", verb, &prefix, "dev", &self.device])
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                info!(home = %home, device = %self.device, routed = bound, "home address route");
+                if bound {
+                    self.routed.insert(home);
+                } else {
+                    self.routed.remove(&home);
+                }
+            }
+            Ok(o) => warn!(
+                home = %home,
+                error = %String::from_utf8_lossy(&o.stderr).trim(),
+                "ip route {verb}"
+            ),
+            Err(e) => warn!(home = %home, error = %e, "ip route {verb}"),
         }
     }
 }

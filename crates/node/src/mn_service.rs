@@ -6,18 +6,31 @@
 //! socket. The decisions are [`telsec_mip::mn::MobileNode`]'s.
 //!
 //! Address changes come from [`MnCommand::AddressChanged`] (the operator,
-//! a test, or the interface watcher: with `interface` set the driver reads
-//! that interface's IPv4 address every `address_poll` and reports changes).
+//! a test, or the interface watcher). With `interface` set the driver
+//! reads that interface's first IPv4 address (`ip -4 -o addr show`) every
+//! `address_poll`, and follows `ip -o -4 monitor address` between reads:
+//! an address added to the interface while it had none, or the removal of
+//! the one it had, is acted on at once, and a read that follows confirms
+//! or corrects it (a read started before the latest change is discarded).
 //! Keys come from [`MnCommand::InstallSa`] (the SMS key receiver).
+//!
+//! Agent discovery (RFC 5944 §2.4.1, §2.4.2): with `interface` set the
+//! driver opens a raw ICMP socket bound to it (CAP_NET_RAW; without it the
+//! node goes on with address changes alone). Agent Advertisements heard
+//! there go to [`MobileNode::handle_advertisement`]; the core's Agent
+//! Solicitations leave through it to 224.0.0.11 with TTL 1 (§2.2). The
+//! driver starts soliciting at once when it starts without an address.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use socket2::{Domain, Protocol, Socket, Type};
 use telsec_mip::SecurityAssociation;
-use telsec_mip::mn::{Event, Location, MobileNode, State, TunnelMode};
+use telsec_mip::advert::{ALL_MOBILITY_AGENTS, ICMP_ROUTER_ADVERTISEMENT};
+use telsec_mip::mn::{Event, Location, MobileNode, Registration, State, TunnelMode};
 use telsec_mip::registration::MIP_PORT;
-use telsec_mip::tunnel::{self, Ipv4Packet};
+use telsec_mip::tunnel::{self, Ipv4Packet, ipv4};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -41,6 +54,12 @@ pub struct MnParams {
     /// How often that interface is read.
     pub address_poll: Duration,
 }
+
+/// First wait before a request that could not be sent is tried again.
+const RESEND_FIRST: Duration = Duration::from_millis(10);
+/// Early attempts after send failures (10 ms doubling: 310 ms in all);
+/// then the core's own retransmissions go on.
+const RESEND_ATTEMPTS: u32 = 5;
 
 /// Requests to the running node.
 #[derive(Debug)]
@@ -111,6 +130,19 @@ pub async fn start(
     let link_addr = link.local_addr();
     let (commands, rx) = mpsc::channel(64);
     let (stop, stop_rx) = oneshot::channel();
+    let (agent_link, monitor) = match params.interface.as_deref() {
+        Some(name) => (
+            AgentLink::open(name)
+                .inspect_err(|e| {
+                    warn!(error = %e, interface = name, "no ICMP socket: agent advertisements not heard");
+                })
+                .ok(),
+            AddressMonitor::spawn(name)
+                .inspect_err(|e| warn!(error = %e, "no address monitor: interface polled only"))
+                .ok(),
+        ),
+        None => (None, None),
+    };
     let driver = Driver {
         core,
         socket: None,
@@ -122,9 +154,14 @@ pub async fn start(
         interface: params.interface,
         address_poll: params.address_poll,
         watched: None,
+        reading: None,
+        monitor_gen: 0,
+        resends: 0,
+        resend_at: None,
+        agent_link,
     };
     let initial = params.initial_address;
-    let task = tokio::spawn(driver.run(rx, stop_rx, initial));
+    let task = tokio::spawn(driver.run(rx, stop_rx, initial, monitor));
     Ok(RunningMn {
         commands,
         link_addr,
@@ -146,6 +183,16 @@ struct Driver {
     interface: Option<String>,
     address_poll: Duration,
     watched: Option<Option<Ipv4Addr>>,
+    /// The read of the interface in progress and the monitor generation
+    /// it started in.
+    reading: Option<(u64, JoinHandle<Option<Ipv4Addr>>)>,
+    /// Monitor events seen (a read older than the last is stale).
+    monitor_gen: u64,
+    /// Early resends after failed sends in a row, and when the next is due.
+    resends: u32,
+    resend_at: Option<tokio::time::Instant>,
+    /// Raw ICMP on the watched interface: advertisements and solicitations.
+    agent_link: Option<AgentLink>,
 }
 
 impl Driver {
@@ -154,12 +201,19 @@ impl Driver {
         mut commands: mpsc::Receiver<MnCommand>,
         mut stop: oneshot::Receiver<()>,
         initial: Option<Ipv4Addr>,
+        mut monitor: Option<AddressMonitor>,
     ) {
         if let Some(a) = initial {
             self.address_changed(Some(a)).await;
         }
+        if self.agent_link.is_some() {
+            // §2.4.1: a node without an address need not wait for the next
+            // periodic advertisement (a no-op once it has an address).
+            self.core.solicit(now_ms());
+        }
         let mut buf = vec![0u8; 65_536];
         let mut link_buf = vec![0u8; 65_536];
+        let mut icmp_buf = vec![0u8; 65_536];
         let mut poll = tokio::time::interval(self.address_poll.max(Duration::from_millis(10)));
         loop {
             self.flush().await;
@@ -178,8 +232,34 @@ impl Driver {
                     Ok(n) => self.handle_home_link(&link_buf[..n]).await,
                     Err(e) => warn!(error = %e, "home link"),
                 },
-                _ = poll.tick(), if self.interface.is_some() => self.watch_interface().await,
+                _ = poll.tick(), if self.interface.is_some() && self.reading.is_none() => self.start_read(),
+                r = read_done(self.reading.as_mut()) => {
+                    let (generation, _) = self.reading.take().unzip();
+                    if generation == Some(self.monitor_gen) {
+                        self.set_watched(r).await;
+                    }
+                }
+                r = next_change(monitor.as_mut()) => match r {
+                    Some(change) => {
+                        self.monitor_gen += 1;
+                        self.hint(change).await;
+                        self.start_read();
+                    }
+                    None => {
+                        debug!("address monitor ended: interface polled only");
+                        monitor = None;
+                    }
+                },
+                r = recv_icmp(self.agent_link.as_ref(), &mut icmp_buf) => match r {
+                    Ok(n) => self.icmp_in(&icmp_buf[..n]),
+                    Err(e) => { warn!(error = %e, "ICMP socket"); self.agent_link = None; }
+                },
                 () = sleep_until(self.next_keepalive) => self.keepalive().await,
+                () = sleep_until(self.resend_at) => {
+                    debug!("registration request sent again after a send failure");
+                    self.resend_at = None;
+                    self.core.reregister(now_ms());
+                }
                 () = sleep_or_pending(sleep) => self.core.handle_timeout(now_ms()),
             }
         }
@@ -209,19 +289,66 @@ impl Driver {
                 Err(e) => warn!(error = %e, address = %a, "cannot bind registration socket"),
             }
         }
+        let before = self.core.state().location;
         self.core.handle_address_change(now_ms(), address);
+        let now = self.core.state();
+        // Still at the same place with a request in flight (say, an agent
+        // heard on the new link just before the old address went): that
+        // request may have left along the old link's routes, so it is
+        // sent again now rather than at its retransmission, a second away.
+        if now.location == before
+            && matches!(
+                now.registration,
+                Registration::Registering { .. } | Registration::Deregistering { .. }
+            )
+        {
+            self.core.reregister(now_ms());
+        }
     }
 
-    /// Reads the watched interface's address (first IPv4 address).
-    async fn watch_interface(&mut self) {
+    /// Starts reading the watched interface's address (first IPv4
+    /// address) in the background; the loop takes the result.
+    fn start_read(&mut self) {
         let Some(name) = self.interface.clone() else {
             return;
         };
-        let now = interface_ipv4(&name).await;
+        let task = tokio::task::spawn_blocking(move || interface_ipv4(&name));
+        self.reading = Some((self.monitor_gen, task));
+    }
+
+    /// The watched interface has `now` as its address.
+    async fn set_watched(&mut self, now: Option<Ipv4Addr>) {
         if self.watched != Some(now) {
             self.watched = Some(now);
             self.address_changed(now).await;
         }
+    }
+
+    /// Acts on a monitor event before the read that confirms it: the
+    /// interface got an address while it had none, or lost the one it had.
+    async fn hint(&mut self, change: AddressEvent) {
+        if self.interface.as_deref() != Some(change.interface.as_str()) {
+            return;
+        }
+        let current = self.watched.flatten();
+        match (change.deleted, current) {
+            (false, None) => self.set_watched(Some(change.address)).await,
+            (true, Some(a)) if a == change.address => self.set_watched(None).await,
+            _ => {}
+        }
+    }
+
+    /// A request that could not leave (right after a move the address or
+    /// the route may not be in place yet) is sent again soon, backing off
+    /// from [`RESEND_FIRST`], rather than at the core's next
+    /// retransmission, which is a second or more away (RFC 5944 §3.6.3).
+    fn schedule_resend(&mut self) {
+        if self.resends >= RESEND_ATTEMPTS || self.resend_at.is_some() {
+            return;
+        }
+        let wait = RESEND_FIRST * (1 << self.resends);
+        self.resends += 1;
+        self.resend_at = Some(tokio::time::Instant::now() + wait);
     }
 
     /// Sends what the core queued and forwards its events and records.
@@ -236,18 +363,33 @@ impl Driver {
                     Ok(s) => self.socket = Some((s, t.src)),
                     Err(e) => {
                         warn!(error = %e, src = %t.src, "cannot send from this address");
+                        self.schedule_resend();
                         continue;
                     }
                 }
             }
-            if let Some((s, _)) = &self.socket
-                && let Err(e) = s.send_to(&t.payload, dst).await
-            {
-                warn!(error = %e, to = %dst, "cannot send request");
+            if let Some((s, _)) = &self.socket {
+                match s.send_to(&t.payload, dst).await {
+                    Ok(_) => {
+                        self.resends = 0;
+                        self.resend_at = None;
+                    }
+                    Err(e) => {
+                        warn!(error = %e, to = %dst, "cannot send request");
+                        self.schedule_resend();
+                    }
+                }
             }
         }
-        while self.core.poll_solicitation().is_some() {
-            debug!("agent solicitation not sent: no ICMP socket in this driver");
+        while let Some(sol) = self.core.poll_solicitation() {
+            match &self.agent_link {
+                Some(l) => {
+                    if let Err(e) = l.solicit(&sol).await {
+                        debug!(error = %e, "agent solicitation not sent");
+                    }
+                }
+                None => debug!("agent solicitation not sent: no ICMP socket"),
+            }
         }
         while let Some(r) = self.core.poll_record() {
             debug!(target: "telsec::mn", "{r}");
@@ -279,6 +421,22 @@ impl Driver {
             if self.events.try_send((now_ms(), e)).is_err() {
                 debug!("event dropped: nobody listening");
             }
+        }
+    }
+
+    /// An ICMP packet from the watched interface: Agent Advertisements
+    /// (RFC 5944 §2.1) go to the core, the rest is not ours.
+    fn icmp_in(&mut self, packet: &[u8]) {
+        let Ok(p) = Ipv4Packet::new_checked(packet) else {
+            return;
+        };
+        let icmp = p.payload();
+        if p.protocol() != ipv4::PROTO_ICMP || icmp.first() != Some(&ICMP_ROUTER_ADVERTISEMENT) {
+            return;
+        }
+        match self.core.handle_advertisement(now_ms(), p.src(), icmp) {
+            Ok(()) => debug!(from = %p.src(), "agent advertisement"),
+            Err(why) => debug!(from = %p.src(), reason = ?why, "advertisement ignored"),
         }
     }
 
@@ -386,6 +544,147 @@ fn keepalive_echo(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
     out
 }
 
+/// A raw ICMP socket bound to the watched interface (CAP_NET_RAW), driven
+/// through tokio's `UdpSocket` as [`crate::raw_ipip`] explains. It hears
+/// advertisements sent to 255.255.255.255 and to 224.0.0.1 (every host is
+/// in that group) and sends solicitations with TTL 1 (RFC 5944 §2.2).
+#[derive(Debug)]
+struct AgentLink {
+    socket: UdpSocket,
+}
+
+impl AgentLink {
+    fn open(interface: &str) -> io::Result<AgentLink> {
+        let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))?;
+        s.bind_device(Some(interface.as_bytes()))?;
+        s.set_ttl_v4(1)?;
+        s.set_multicast_ttl_v4(1)?;
+        s.set_multicast_loop_v4(false)?;
+        s.set_nonblocking(true)?;
+        let std_socket: std::net::UdpSocket = s.into();
+        Ok(AgentLink {
+            socket: UdpSocket::from_std(std_socket)?,
+        })
+    }
+
+    /// One ICMP packet, IPv4 header included.
+    async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.socket.recv(buf).await
+    }
+
+    /// Sends an Agent Solicitation to the all-mobility-agents group.
+    async fn solicit(&self, icmp: &[u8]) -> io::Result<()> {
+        self.socket
+            .send_to(icmp, SocketAddrV4::new(ALL_MOBILITY_AGENTS, 0))
+            .await
+            .map(drop)
+    }
+}
+
+async fn recv_icmp(link: Option<&AgentLink>, buf: &mut [u8]) -> io::Result<usize> {
+    match link {
+        Some(l) => l.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// An address added to or removed from an interface, as `ip -o -4
+/// monitor address` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AddressEvent {
+    deleted: bool,
+    interface: String,
+    address: Ipv4Addr,
+}
+
+impl AddressEvent {
+    /// Parses one line: `[Deleted ]<index>: <interface>    inet <a>/<len> …`.
+    fn parse(line: &str) -> Option<AddressEvent> {
+        let mut words = line.split_whitespace().peekable();
+        let deleted = words.next_if_eq(&"Deleted").is_some();
+        words.next()?.strip_suffix(':')?;
+        let interface = words.next()?.to_owned();
+        if words.next()? != "inet" {
+            return None;
+        }
+        let address = words.next()?.split('/').next()?.parse().ok()?;
+        Some(AddressEvent {
+            deleted,
+            interface,
+            address,
+        })
+    }
+}
+
+/// `ip -o -4 monitor address` in a child process, its lines parsed on a
+/// thread. The child is killed when the monitor is dropped.
+#[derive(Debug)]
+struct AddressMonitor {
+    child: std::process::Child,
+    events: mpsc::Receiver<AddressEvent>,
+}
+
+impl AddressMonitor {
+    /// Starts the monitor; events of other interfaces than `interface`
+    /// are dropped on the thread.
+    fn spawn(interface: &str) -> io::Result<AddressMonitor> {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new("ip")
+            .args(["-o", "-4", "monitor", "address"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::other("ip monitor: no stdout"));
+        };
+        // Bounded: when the driver lags, events are dropped, and the read
+        // that follows the last one it takes sees the outcome anyway.
+        let (tx, events) = mpsc::channel(64);
+        let name = interface.to_owned();
+        std::thread::Builder::new()
+            .name("telsec-mn-addr".into())
+            .spawn(move || {
+                for line in std::io::BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.is_closed() {
+                        break;
+                    }
+                    if let Some(e) = AddressEvent::parse(&line).filter(|e| e.interface == name) {
+                        let _ = tx.try_send(e);
+                    }
+                }
+            })?;
+        Ok(AddressMonitor { child, events })
+    }
+}
+
+impl Drop for AddressMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The next event of the monitor; `None` when it has ended.
+async fn next_change(monitor: Option<&mut AddressMonitor>) -> Option<AddressEvent> {
+    match monitor {
+        Some(m) => m.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The result of the read in progress (a failed task reads as no
+/// address, like a failed `ip`).
+async fn read_done(reading: Option<&mut (u64, JoinHandle<Option<Ipv4Addr>>)>) -> Option<Ipv4Addr> {
+    match reading {
+        Some((_, task)) => task.await.ok().flatten(),
+        None => std::future::pending().await,
+    }
+}
+
 async fn recv_socket(
     socket: Option<&(UdpSocket, Ipv4Addr)>,
     buf: &mut [u8],
@@ -396,17 +695,13 @@ async fn recv_socket(
     }
 }
 
-/// The first IPv4 address of interface `name`, from `ip -4 -o addr show`.
-async fn interface_ipv4(name: &str) -> Option<Ipv4Addr> {
-    let name = name.to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("ip")
-            .args(["-4", "-o", "addr", "show", "dev", &name])
-            .output()
-    })
-    .await
-    .ok()?
-    .ok()?;
+/// The first IPv4 address of interface `name`, from `ip -4 -o addr show`
+/// (blocking: run it off the driver's task).
+fn interface_ipv4(name: &str) -> Option<Ipv4Addr> {
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", name])
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let field = text
         .split_whitespace()
@@ -426,5 +721,35 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
     match t {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monitor_lines() {
+        let added = "3: mn0    inet 198.18.1.10/24 scope global mn0\\       valid_lft forever preferred_lft forever";
+        assert_eq!(
+            AddressEvent::parse(added),
+            Some(AddressEvent {
+                deleted: false,
+                interface: "mn0".into(),
+                address: Ipv4Addr::new(198, 18, 1, 10),
+            })
+        );
+        let gone = "Deleted 3: mn0    inet 198.18.1.11/24 scope global secondary mn0\\       valid_lft forever";
+        assert_eq!(
+            AddressEvent::parse(gone).map(|e| (e.deleted, e.address)),
+            Some((true, Ipv4Addr::new(198, 18, 1, 11)))
+        );
+        assert_eq!(
+            AddressEvent::parse("3: mn0    inet6 fe80::1/64 scope link"),
+            None
+        );
+        assert_eq!(AddressEvent::parse("Deleted"), None);
+        assert_eq!(AddressEvent::parse(""), None);
+        assert_eq!(AddressEvent::parse("3: mn0 inet not-an-address/24"), None);
     }
 }
