@@ -122,7 +122,9 @@ fn fa_settings(net: Net, ha_port: u16, wire: SocketAddr) -> FaSettings {
         care_of_address: Some(net.coa),
         home_agent_port: ha_port,
         max_registration_lifetime: 600,
-        pending_timeout_ms: 300,
+        // Long enough for a home agent syncing its journal on a loaded CI
+        // machine, short enough for the "silent home agent" case.
+        pending_timeout_ms: 2_000,
         visitor_link: LinkConfig::Udp {
             bind: SocketAddr::from((net.fa, 0)),
             peer: wire,
@@ -226,7 +228,11 @@ async fn relay_deliver_reverse_tunnel_and_deregister() {
     let mn = UdpSocket::bind((net.mn, 0)).await.unwrap();
     let stranger = UdpSocket::bind((net.stranger, 0)).await.unwrap();
     let ha = start_ha(net, &dir, correspondent.local_addr().unwrap()).await;
-    let settings = fa_settings(net, ha.local_addr().port(), wire.local_addr().unwrap());
+    let settings = FaSettings {
+        // No timeout answer is expected here: the default.
+        pending_timeout_ms: telsec_mip::fa::DEFAULT_PENDING_TIMEOUT_MS,
+        ..fa_settings(net, ha.local_addr().port(), wire.local_addr().unwrap())
+    };
     let state_file = dir.join("fa-visitors.json");
     let fa = start_fa(&settings, state_file.clone()).await;
     assert_eq!(*fa.agent_addr().ip(), net.coa);
