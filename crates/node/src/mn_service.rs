@@ -55,11 +55,13 @@ pub struct MnParams {
     pub address_poll: Duration,
 }
 
-/// First wait before a request that could not be sent is tried again.
-const RESEND_FIRST: Duration = Duration::from_millis(10);
-/// Early attempts after send failures (10 ms doubling: 310 ms in all);
+/// First wait before a request that could not be sent is tried again:
+/// right after a move the route often appears a millisecond or two after
+/// the address, and every millisecond here is handover time.
+const RESEND_FIRST: Duration = Duration::from_millis(1);
+/// Early attempts after send failures (1 ms doubling: 255 ms in all);
 /// then the core's own retransmissions go on.
-const RESEND_ATTEMPTS: u32 = 5;
+const RESEND_ATTEMPTS: u32 = 8;
 
 /// Requests to the running node.
 #[derive(Debug)]
