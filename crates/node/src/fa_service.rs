@@ -85,7 +85,9 @@ use crate::ha_service::now_ms;
 use crate::packet_link::{LinkConfig, PacketLink};
 use bookkeeping::Bookkeeper;
 use inspect::{udp_tunnel_accepted, unreachable};
-use raw::{Delivery, IcmpErrors, IcmpLink, IpipEndpoint};
+use raw::{Delivery, IcmpErrors, IcmpLink};
+
+use crate::raw_ipip::RawIpip;
 use routes::ReverseRoutes;
 
 /// Shortest gap between two advertisements sent in answer to
@@ -281,7 +283,7 @@ pub async fn start(
         None => (None, None),
     };
     let ipip = if settings.ipip {
-        Some(IpipEndpoint::open(coa).map_err(open_err("IP-in-IP socket"))?)
+        Some(RawIpip::open_at(Some(coa)).map_err(open_err("IP-in-IP socket"))?)
     } else {
         None
     };
@@ -358,7 +360,7 @@ struct Driver {
     icmp: Option<IcmpLink>,
     icmp_errors: Option<IcmpErrors>,
     delivery: Option<Delivery>,
-    ipip: Option<IpipEndpoint>,
+    ipip: Option<RawIpip>,
     link: PacketLink,
     /// The visitor link is the UDP wire (TTL is ours to decrement).
     udp_wire: bool,
@@ -431,7 +433,7 @@ impl Driver {
                     Ok(n) => self.icmp_error_in(&error_buf[..n]).await,
                     Err(e) => warn!(error = %e, "ICMP error socket"),
                 },
-                r = recv_ipip(self.ipip.as_ref(), &mut ipip_buf) => match r {
+                r = RawIpip::recv_optional(self.ipip.as_ref(), &mut ipip_buf) => match r {
                     Ok(n) => self.ipip_in(&ipip_buf[..n]).await,
                     Err(e) => warn!(error = %e, "IP-in-IP socket"),
                 },
@@ -764,13 +766,6 @@ async fn recv_opt(s: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, S
 }
 
 async fn recv_icmp(s: Option<&IcmpLink>, buf: &mut [u8]) -> io::Result<usize> {
-    match s {
-        Some(s) => s.recv(buf).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn recv_ipip(s: Option<&IpipEndpoint>, buf: &mut [u8]) -> io::Result<usize> {
     match s {
         Some(s) => s.recv(buf).await,
         None => std::future::pending().await,

@@ -34,7 +34,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -192,16 +192,9 @@ pub fn now_ms() -> u64 {
 pub fn read_state(dir: &Path) -> Result<(Vec<u8>, Vec<u8>), HaError> {
     let read = |name: &str| -> Result<Vec<u8>, HaError> {
         let path = dir.join(name);
-        match File::open(&path) {
-            Ok(mut f) => {
-                let mut v = Vec::new();
-                f.read_to_end(&mut v)
-                    .map_err(|source| HaError::Store { path, source })?;
-                Ok(v)
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(source) => Err(HaError::Store { path, source }),
-        }
+        crate::atomic_file::read_if_exists(&path)
+            .map(Option::unwrap_or_default)
+            .map_err(|source| HaError::Store { path, source })
     };
     let mut snapshot = read(SNAPSHOT_FILE)?;
     if snapshot.is_empty() {
@@ -440,7 +433,7 @@ impl Driver {
                     Ok(n) => self.forward_to_mobile(&link_buf[..n]).await,
                     Err(e) => warn!(error = %e, "home link"),
                 },
-                r = recv_ipip(self.ipip.as_ref(), &mut ipip_buf) => match r {
+                r = RawIpip::recv_optional(self.ipip.as_ref(), &mut ipip_buf) => match r {
                     Ok(n) => self.handle_ipip(&ipip_buf[..n]).await,
                     Err(e) => warn!(error = %e, "IP-in-IP socket"),
                 },
@@ -805,13 +798,6 @@ fn send_nonblocking(socket: &std::net::UdpSocket, bytes: &[u8], to: SocketAddrV4
         }
     }
     debug!(to = %to, "reply dropped: send buffer full");
-}
-
-async fn recv_ipip(raw: Option<&RawIpip>, buf: &mut [u8]) -> io::Result<usize> {
-    match raw {
-        Some(r) => r.recv(buf).await,
-        None => std::future::pending().await,
-    }
 }
 
 async fn sleep_or_pending(d: Option<Duration>) {

@@ -516,34 +516,13 @@ impl Driver {
             tokio::time::Instant::now() + Duration::from_secs(u64::from(keepalive_secs.max(1))),
         );
         let cfg = self.core.config();
-        let echo = keepalive_echo(cfg.home_address, cfg.home_agent);
+        let echo = tunnel::echo_request(cfg.home_address, cfg.home_agent, 0x4d49, 1);
         let mut out = Vec::new();
         tunnel::emit_udp_data(&echo, &mut out);
         if let Some((s, _)) = &self.socket {
             let _ = s.send_to(&out, self.home_agent()).await;
         }
     }
-}
-
-/// An ICMP Echo Request from `src` to `dst`.
-fn keepalive_echo(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
-    let mut icmp = vec![8, 0, 0, 0, 0x4d, 0x49, 0, 1];
-    let sum = tunnel::ipv4::checksum(&icmp);
-    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
-    let mut out = Vec::with_capacity(28);
-    // 28 octets always fit.
-    let _ = tunnel::Ipv4Header {
-        src,
-        dst,
-        protocol: tunnel::ipv4::PROTO_ICMP,
-        tos: 0,
-        ttl: tunnel::ipv4::DEFAULT_TTL,
-        dont_fragment: false,
-        ident: 0,
-    }
-    .emit(icmp.len(), &mut out);
-    out.extend_from_slice(&icmp);
-    out
 }
 
 /// A raw ICMP socket bound to the watched interface (CAP_NET_RAW), driven

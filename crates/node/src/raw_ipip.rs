@@ -23,13 +23,25 @@ pub struct RawIpip {
 }
 
 impl RawIpip {
-    /// Opens the socket (CAP_NET_RAW).
+    /// Opens the socket (CAP_NET_RAW) on every local address.
     pub fn open() -> io::Result<RawIpip> {
+        RawIpip::open_at(None)
+    }
+
+    /// Opens the socket bound to `local` when given: it then receives only
+    /// IP-in-IP packets addressed to it, and what it sends carries `local`
+    /// as outer source (a foreign agent's care-of address, which the home
+    /// agent checks before it lets a reverse-tunnelled datagram in,
+    /// RFC 3024).
+    pub fn open_at(local: Option<Ipv4Addr>) -> io::Result<RawIpip> {
         let s = Socket::new(
             Domain::IPV4,
             Type::RAW,
             Some(Protocol::from(i32::from(PROTO_IPIP))),
         )?;
+        if let Some(a) = local {
+            s.bind(&std::net::SocketAddr::V4(SocketAddrV4::new(a, 0)).into())?;
+        }
         s.set_nonblocking(true)?;
         let std_socket: std::net::UdpSocket = s.into();
         Ok(RawIpip {
@@ -40,6 +52,15 @@ impl RawIpip {
     /// Receives one whole IP-in-IP packet, outer header included.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.socket.recv(buf).await
+    }
+
+    /// Receives from `raw`, or waits forever when there is none (for a
+    /// `select!` branch of a driver whose IP-in-IP is switched off).
+    pub async fn recv_optional(raw: Option<&RawIpip>, buf: &mut [u8]) -> io::Result<usize> {
+        match raw {
+            Some(r) => r.recv(buf).await,
+            None => std::future::pending().await,
+        }
     }
 
     /// Sends `inner` to `to`; the kernel adds the outer header (protocol

@@ -122,26 +122,6 @@ async fn bindings(ha: &RunningHa) -> Vec<Binding> {
     rx.await.unwrap()
 }
 
-fn icmp_echo(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
-    let mut icmp = vec![8, 0, 0, 0, 0x01, 0x02, 0, 7, b'k', b'a'];
-    let s = tunnel::ipv4::checksum(&icmp);
-    icmp[2..4].copy_from_slice(&s.to_be_bytes());
-    let mut pkt = Vec::new();
-    tunnel::Ipv4Header {
-        src,
-        dst,
-        protocol: tunnel::ipv4::PROTO_ICMP,
-        tos: 0,
-        ttl: 64,
-        dont_fragment: false,
-        ident: 9,
-    }
-    .emit(icmp.len(), &mut pkt)
-    .unwrap();
-    pkt.extend_from_slice(&icmp);
-    pkt
-}
-
 #[tokio::test]
 async fn registration_tunnel_reverse_replay_restart() {
     let dir = state_dir("driver");
@@ -200,7 +180,7 @@ async fn registration_tunnel_reverse_replay_restart() {
 
     // Keep-alive echo answered through the tunnel.
     let mut ka = Vec::new();
-    tunnel::emit_udp_data(&icmp_echo(HOME, HA_IP), &mut ka);
+    tunnel::emit_udp_data(&tunnel::echo_request(HOME, HA_IP, 0x0102, 7), &mut ka);
     mn.send_to(&ka, ha_addr).await.unwrap();
     let echo = recv(&mn).await;
     let echo = tunnel::open_udp_data(&echo).unwrap();

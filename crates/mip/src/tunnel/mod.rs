@@ -142,6 +142,31 @@ pub fn decrement_ttl(packet: &mut [u8]) -> Result<(), TunnelError> {
     Ok(())
 }
 
+/// An ICMP Echo Request from `src` to `dst` (identifier and sequence as
+/// given): the keep-alive a mobile node sends through its UDP tunnel
+/// (RFC 3519 §4.9), which [`echo_reply`] answers.
+pub fn echo_request(src: Ipv4Addr, dst: Ipv4Addr, ident: u16, seq: u16) -> Vec<u8> {
+    let mut icmp = [8, 0, 0, 0, 0, 0, 0, 0];
+    icmp[4..6].copy_from_slice(&ident.to_be_bytes());
+    icmp[6..8].copy_from_slice(&seq.to_be_bytes());
+    let sum = ipv4::checksum(&icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    let mut out = Vec::with_capacity(ipv4::HEADER_LEN + icmp.len());
+    // 28 octets always fit in a packet.
+    let _ = Ipv4Header {
+        src,
+        dst,
+        protocol: ipv4::PROTO_ICMP,
+        tos: 0,
+        ttl: ipv4::DEFAULT_TTL,
+        dont_fragment: false,
+        ident: 0,
+    }
+    .emit(icmp.len(), &mut out);
+    out.extend_from_slice(&icmp);
+    out
+}
+
 /// If `inner` is an ICMP Echo Request addressed to `to` (the keep-alive of
 /// RFC 3519 §4.9, or a ping of the agent through the tunnel), the Echo
 /// Reply to send back through the same tunnel.
@@ -312,23 +337,9 @@ mod tests {
     fn answers_echo_to_itself_only() {
         let ha = Ipv4Addr::new(192, 0, 2, 1);
         let mn = Ipv4Addr::new(10, 77, 0, 5);
-        let mut icmp = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1, b'k', b'a'];
-        let s = ipv4::checksum(&icmp);
-        icmp[2..4].copy_from_slice(&s.to_be_bytes());
-        let mut pkt = Vec::new();
-        Ipv4Header {
-            src: mn,
-            dst: ha,
-            protocol: 1,
-            tos: 0,
-            ttl: 64,
-            dont_fragment: false,
-            ident: 1,
-        }
-        .emit(icmp.len(), &mut pkt)
-        .expect("fits");
-        pkt.extend_from_slice(&icmp);
+        let pkt = echo_request(mn, ha, 0x1234, 1);
         let p = Ipv4Packet::new_checked(&pkt).expect("valid");
+        let icmp = p.payload().to_vec();
         let r = echo_reply(&p, ha).expect("answered");
         let rp = Ipv4Packet::new_checked(&r).expect("valid reply");
         assert_eq!((rp.src(), rp.dst()), (ha, mn));

@@ -7,21 +7,20 @@
 //!   and Agent Solicitations in (RFC 5944 §2.2, §2.3);
 //! * [`Delivery`]: whole IPv4 packets out of the visited link's interface
 //!   (IP_HDRINCL), for decapsulated datagrams (RFC 5944 §4.2.2);
-//! * [`IpipEndpoint`]: IP in IP (RFC 2003) ending and starting at the
-//!   care-of address, for the tunnel from the home agent and the reverse
-//!   tunnel to it (RFC 3024);
 //! * [`IcmpErrors`]: ICMP from anywhere, for the Destination Unreachable
 //!   errors that relayed requests draw (RFC 5944 §3.4, codes 80-88),
 //!   which an unconnected UDP socket does not report.
+//!
+//! IP in IP at the care-of address is [`crate::raw_ipip::RawIpip`], bound
+//! to that address.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
 use telsec_mip::advert::ALL_MOBILITY_AGENTS;
-use telsec_mip::tunnel::ipv4::PROTO_IPIP;
 
 /// RFC 1256 §5.1: Router Solicitations go to the all-routers group.
 const ALL_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 2);
@@ -105,43 +104,6 @@ impl Delivery {
     pub async fn send(&self, packet: &[u8], to: Ipv4Addr) -> io::Result<()> {
         self.socket
             .send_to(packet, SocketAddrV4::new(to, 0))
-            .await
-            .map(drop)
-    }
-}
-
-/// A raw socket of protocol 4 bound to the care-of address: it receives
-/// only IP-in-IP packets addressed to it, and the packets it sends carry
-/// it as outer source, which the home agent checks against the binding
-/// before it lets a reverse-tunnelled datagram in (RFC 3024).
-#[derive(Debug)]
-pub struct IpipEndpoint {
-    socket: UdpSocket,
-}
-
-impl IpipEndpoint {
-    /// Opens the socket at `care_of`.
-    pub fn open(care_of: Ipv4Addr) -> io::Result<IpipEndpoint> {
-        let s = Socket::new(
-            Domain::IPV4,
-            Type::RAW,
-            Some(Protocol::from(i32::from(PROTO_IPIP))),
-        )?;
-        s.bind(&SocketAddr::V4(SocketAddrV4::new(care_of, 0)).into())?;
-        Ok(IpipEndpoint {
-            socket: into_tokio(s)?,
-        })
-    }
-
-    /// One IP-in-IP packet, outer header included.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.socket.recv(buf).await
-    }
-
-    /// Sends `inner` to `to` inside an outer header the kernel builds.
-    pub async fn send(&self, inner: &[u8], to: Ipv4Addr) -> io::Result<()> {
-        self.socket
-            .send_to(inner, SocketAddrV4::new(to, 0))
             .await
             .map(drop)
     }
