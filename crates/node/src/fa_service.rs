@@ -56,6 +56,7 @@
 //! their syncs and `ip` processes never hold up datagrams.
 
 mod bookkeeping;
+pub mod held;
 pub mod inspect;
 pub mod raw;
 pub mod routes;
@@ -88,6 +89,7 @@ use inspect::{udp_tunnel_accepted, unreachable};
 use raw::{Delivery, IcmpErrors, IcmpLink};
 
 use crate::raw_ipip::RawIpip;
+use held::HeldData;
 use routes::ReverseRoutes;
 
 /// Shortest gap between two advertisements sent in answer to
@@ -163,6 +165,9 @@ pub struct FaStats {
     pub advertisements: u64,
     /// Datagrams delivered to visitors.
     pub delivered: u64,
+    /// Of those, datagrams held while the visitor's registration was
+    /// pending and delivered when its reply came ([`held`]).
+    pub delivered_after_hold: u64,
     /// Tunnelled datagrams dropped (no such visitor, wrong tunnel source).
     pub undeliverable: u64,
     /// Visitors' datagrams reverse-tunnelled to their home agents.
@@ -333,6 +338,7 @@ pub async fn start(
         udp_wire,
         books: Some(books),
         udp_tunnelled: BTreeSet::new(),
+        held: HeldData::default(),
         advertise_every: (settings.advertisement_interval_ms > 0)
             .then(|| Duration::from_millis(settings.advertisement_interval_ms)),
         last_solicited: None,
@@ -369,6 +375,8 @@ struct Driver {
     books: Option<Bookkeeper>,
     /// Visitors the home agent tunnels to over UDP (RFC 3519).
     udp_tunnelled: BTreeSet<Ipv4Addr>,
+    /// Tunnelled datagrams for visitors whose registration is pending.
+    held: HeldData,
     advertise_every: Option<Duration>,
     last_solicited: Option<Instant>,
     stats: FaStats,
@@ -560,8 +568,28 @@ impl Driver {
                 warn!(error = %e, to = %to, "cannot send");
             }
         }
+        let now_visitor = match &change {
+            Some(VisitorChange::Added(v) | VisitorChange::Refreshed(v)) => Some(v.home_address),
+            _ => None,
+        };
         if let Some(change) = change {
             self.visitor_change(change, udp_accepted);
+        }
+        if let Some(home) = now_visitor {
+            for (source, packet) in self.held.release(home, now_ms()) {
+                if let Ok(inner) = Ipv4Packet::new_checked(&packet[..])
+                    && self.deliver(&inner, source).await
+                {
+                    self.stats.delivered_after_hold += 1;
+                }
+            }
+        }
+        if !self.held.is_empty() {
+            let core = &self.core;
+            let dropped = self.held.prune(now_ms(), |home| {
+                core.pending().any(|p| p.home_address == home)
+            });
+            self.stats.undeliverable += dropped as u64;
         }
     }
 
@@ -602,7 +630,9 @@ impl Driver {
 
     async fn udp_tunnel_in(&mut self, bytes: &[u8], from: SocketAddrV4) {
         match tunnel::open_udp_data(bytes) {
-            Ok(inner) => self.deliver(&inner, *from.ip()).await,
+            Ok(inner) => {
+                self.deliver(&inner, *from.ip()).await;
+            }
             Err(e) => {
                 self.stats.undeliverable += 1;
                 debug!(error = %e, from = %from, "bad tunnel data");
@@ -613,7 +643,7 @@ impl Driver {
     async fn ipip_in(&mut self, packet: &[u8]) {
         match tunnel::open_ipip(packet) {
             Ok((outer, inner)) if outer.dst() == self.care_of => {
-                self.deliver(&inner, outer.src()).await
+                self.deliver(&inner, outer.src()).await;
             }
             Ok((outer, _)) => debug!(dst = %outer.dst(), "IP-in-IP for another address"),
             Err(e) => {
@@ -623,23 +653,40 @@ impl Driver {
         }
     }
 
-    /// Delivers a decapsulated datagram to the visitor it is for (§4.2.2).
-    async fn deliver(&mut self, inner: &Ipv4Packet<'_>, tunnel_source: Ipv4Addr) {
+    /// Delivers a decapsulated datagram to the visitor it is for (§4.2.2),
+    /// or holds it while that node's registration through this agent to
+    /// that home agent is pending ([`held`]). True when delivered.
+    async fn deliver(&mut self, inner: &Ipv4Packet<'_>, tunnel_source: Ipv4Addr) -> bool {
         let dst = inner.dst();
         if self.visitor_from(dst, tunnel_source).is_none() {
+            let pending = self
+                .core
+                .pending()
+                .any(|p| p.home_address == dst && p.home_agent == tunnel_source);
+            if pending
+                && self
+                    .held
+                    .hold(dst, tunnel_source, inner.as_bytes(), now_ms())
+            {
+                return false;
+            }
             self.stats.undeliverable += 1;
             debug!(dst = %dst, from = %tunnel_source, "tunnelled datagram for no visitor of that home agent");
-            return;
+            return false;
         }
         let sent = match &self.delivery {
             Some(d) => d.send(inner.as_bytes(), dst).await,
             None => self.link.send(inner.as_bytes()).await,
         };
         match sent {
-            Ok(()) => self.stats.delivered += 1,
+            Ok(()) => {
+                self.stats.delivered += 1;
+                true
+            }
             Err(e) => {
                 self.stats.undeliverable += 1;
                 debug!(error = %e, dst = %dst, "delivery");
+                false
             }
         }
     }

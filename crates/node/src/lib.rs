@@ -22,6 +22,7 @@
 //! - [`smpp_client`]: an SMPP client (ESME) for the key service.
 #![forbid(unsafe_code)]
 
+pub mod addr_watch;
 pub mod atomic_file;
 pub mod config;
 pub mod fa_service;

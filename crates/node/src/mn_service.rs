@@ -7,11 +7,10 @@
 //!
 //! Address changes come from [`MnCommand::AddressChanged`] (the operator,
 //! a test, or the interface watcher). With `interface` set the driver
-//! reads that interface's first IPv4 address (`ip -4 -o addr show`) every
-//! `address_poll`, and follows `ip -o -4 monitor address` between reads:
-//! an address added to the interface while it had none, or the removal of
-//! the one it had, is acted on at once, and a read that follows confirms
-//! or corrects it (a read started before the latest change is discarded).
+//! follows that interface's first IPv4 address through rtnetlink
+//! ([`crate::addr_watch`]): the kernel's notification of an address added
+//! or removed is acted on as it is read, and a fresh dump every
+//! `address_poll` repairs anything a lost notification hid.
 //! Keys come from [`MnCommand::InstallSa`] (the SMS key receiver).
 //!
 //! Agent discovery (RFC 5944 §2.4.1, §2.4.2): with `interface` set the
@@ -36,6 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+use crate::addr_watch::AddressWatch;
 use crate::ha_service::now_ms;
 use crate::packet_link::{LinkConfig, PacketLink};
 
@@ -51,7 +51,8 @@ pub struct MnParams {
     pub initial_address: Option<Ipv4Addr>,
     /// Interface whose IPv4 address is watched for movement.
     pub interface: Option<String>,
-    /// How often that interface is read.
+    /// How often that interface's addresses are dumped afresh (the
+    /// notifications in between are acted on at once).
     pub address_poll: Duration,
 }
 
@@ -132,15 +133,17 @@ pub async fn start(
     let link_addr = link.local_addr();
     let (commands, rx) = mpsc::channel(64);
     let (stop, stop_rx) = oneshot::channel();
-    let (agent_link, monitor) = match params.interface.as_deref() {
+    let (agent_link, watch) = match params.interface.as_deref() {
         Some(name) => (
             AgentLink::open(name)
                 .inspect_err(|e| {
                     warn!(error = %e, interface = name, "no ICMP socket: agent advertisements not heard");
                 })
                 .ok(),
-            AddressMonitor::spawn(name)
-                .inspect_err(|e| warn!(error = %e, "no address monitor: interface polled only"))
+            AddressWatch::open(name)
+                .inspect_err(|e| {
+                    warn!(error = %e, interface = name, "no rtnetlink socket: address changes not followed");
+                })
                 .ok(),
         ),
         None => (None, None),
@@ -153,17 +156,15 @@ pub async fn start(
         agent_port: params.agent_port,
         tunnel: None,
         next_keepalive: None,
-        interface: params.interface,
         address_poll: params.address_poll,
         watched: None,
-        reading: None,
-        monitor_gen: 0,
+        watch,
         resends: 0,
         resend_at: None,
         agent_link,
     };
     let initial = params.initial_address;
-    let task = tokio::spawn(driver.run(rx, stop_rx, initial, monitor));
+    let task = tokio::spawn(driver.run(rx, stop_rx, initial));
     Ok(RunningMn {
         commands,
         link_addr,
@@ -182,14 +183,10 @@ struct Driver {
     /// The tunnel of the registration in force.
     tunnel: Option<TunnelMode>,
     next_keepalive: Option<tokio::time::Instant>,
-    interface: Option<String>,
     address_poll: Duration,
+    /// The watched interface's address as last acted on (None: not yet).
     watched: Option<Option<Ipv4Addr>>,
-    /// The read of the interface in progress and the monitor generation
-    /// it started in.
-    reading: Option<(u64, JoinHandle<Option<Ipv4Addr>>)>,
-    /// Monitor events seen (a read older than the last is stale).
-    monitor_gen: u64,
+    watch: Option<AddressWatch>,
     /// Early resends after failed sends in a row, and when the next is due.
     resends: u32,
     resend_at: Option<tokio::time::Instant>,
@@ -203,7 +200,6 @@ impl Driver {
         mut commands: mpsc::Receiver<MnCommand>,
         mut stop: oneshot::Receiver<()>,
         initial: Option<Ipv4Addr>,
-        mut monitor: Option<AddressMonitor>,
     ) {
         if let Some(a) = initial {
             self.address_changed(Some(a)).await;
@@ -219,6 +215,13 @@ impl Driver {
         let mut poll = tokio::time::interval(self.address_poll.max(Duration::from_millis(10)));
         loop {
             self.flush().await;
+            // A timer already due is handled here rather than by a zero
+            // sleep: tokio rounds deadlines up to its next millisecond
+            // tick, which would delay a handover step by up to two.
+            if self.core.poll_timeout().is_some_and(|t| t <= now_ms()) {
+                self.core.handle_timeout(now_ms());
+                self.flush().await;
+            }
             let sleep = self
                 .core
                 .poll_timeout()
@@ -234,22 +237,20 @@ impl Driver {
                     Ok(n) => self.handle_home_link(&link_buf[..n]).await,
                     Err(e) => warn!(error = %e, "home link"),
                 },
-                _ = poll.tick(), if self.interface.is_some() && self.reading.is_none() => self.start_read(),
-                r = read_done(self.reading.as_mut()) => {
-                    let (generation, _) = self.reading.take().unzip();
-                    if generation == Some(self.monitor_gen) {
-                        self.set_watched(r).await;
+                _ = poll.tick(), if self.watch.is_some() => {
+                    if let Some(Err(e)) = self.watch.as_mut().map(AddressWatch::request_dump) {
+                        warn!(error = %e, "rtnetlink dump request");
                     }
                 }
-                r = next_change(monitor.as_mut()) => match r {
-                    Some(change) => {
-                        self.monitor_gen += 1;
-                        self.hint(change).await;
-                        self.start_read();
+                r = next_address(self.watch.as_mut()) => match r {
+                    Ok(()) => {
+                        if let Some(now) = self.watch.as_ref().filter(|w| w.known()).map(AddressWatch::first) {
+                            self.set_watched(now).await;
+                        }
                     }
-                    None => {
-                        debug!("address monitor ended: interface polled only");
-                        monitor = None;
+                    Err(e) => {
+                        warn!(error = %e, "rtnetlink socket: address changes no longer followed");
+                        self.watch = None;
                     }
                 },
                 r = recv_icmp(self.agent_link.as_ref(), &mut icmp_buf) => match r {
@@ -308,35 +309,11 @@ impl Driver {
         }
     }
 
-    /// Starts reading the watched interface's address (first IPv4
-    /// address) in the background; the loop takes the result.
-    fn start_read(&mut self) {
-        let Some(name) = self.interface.clone() else {
-            return;
-        };
-        let task = tokio::task::spawn_blocking(move || interface_ipv4(&name));
-        self.reading = Some((self.monitor_gen, task));
-    }
-
     /// The watched interface has `now` as its address.
     async fn set_watched(&mut self, now: Option<Ipv4Addr>) {
         if self.watched != Some(now) {
             self.watched = Some(now);
             self.address_changed(now).await;
-        }
-    }
-
-    /// Acts on a monitor event before the read that confirms it: the
-    /// interface got an address while it had none, or lost the one it had.
-    async fn hint(&mut self, change: AddressEvent) {
-        if self.interface.as_deref() != Some(change.interface.as_str()) {
-            return;
-        }
-        let current = self.watched.flatten();
-        match (change.deleted, current) {
-            (false, None) => self.set_watched(Some(change.address)).await,
-            (true, Some(a)) if a == change.address => self.set_watched(None).await,
-            _ => {}
         }
     }
 
@@ -569,99 +546,10 @@ async fn recv_icmp(link: Option<&AgentLink>, buf: &mut [u8]) -> io::Result<usize
     }
 }
 
-/// An address added to or removed from an interface, as `ip -o -4
-/// monitor address` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AddressEvent {
-    deleted: bool,
-    interface: String,
-    address: Ipv4Addr,
-}
-
-impl AddressEvent {
-    /// Parses one line: `[Deleted ]<index>: <interface>    inet <a>/<len> …`.
-    fn parse(line: &str) -> Option<AddressEvent> {
-        let mut words = line.split_whitespace().peekable();
-        let deleted = words.next_if_eq(&"Deleted").is_some();
-        words.next()?.strip_suffix(':')?;
-        let interface = words.next()?.to_owned();
-        if words.next()? != "inet" {
-            return None;
-        }
-        let address = words.next()?.split('/').next()?.parse().ok()?;
-        Some(AddressEvent {
-            deleted,
-            interface,
-            address,
-        })
-    }
-}
-
-/// `ip -o -4 monitor address` in a child process, its lines parsed on a
-/// thread. The child is killed when the monitor is dropped.
-#[derive(Debug)]
-struct AddressMonitor {
-    child: std::process::Child,
-    events: mpsc::Receiver<AddressEvent>,
-}
-
-impl AddressMonitor {
-    /// Starts the monitor; events of other interfaces than `interface`
-    /// are dropped on the thread.
-    fn spawn(interface: &str) -> io::Result<AddressMonitor> {
-        use std::io::BufRead as _;
-        let mut child = std::process::Command::new("ip")
-            .args(["-o", "-4", "monitor", "address"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()?;
-        let Some(stdout) = child.stdout.take() else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(io::Error::other("ip monitor: no stdout"));
-        };
-        // Bounded: when the driver lags, events are dropped, and the read
-        // that follows the last one it takes sees the outcome anyway.
-        let (tx, events) = mpsc::channel(64);
-        let name = interface.to_owned();
-        std::thread::Builder::new()
-            .name("telsec-mn-addr".into())
-            .spawn(move || {
-                for line in std::io::BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.is_closed() {
-                        break;
-                    }
-                    if let Some(e) = AddressEvent::parse(&line).filter(|e| e.interface == name) {
-                        let _ = tx.try_send(e);
-                    }
-                }
-            })?;
-        Ok(AddressMonitor { child, events })
-    }
-}
-
-impl Drop for AddressMonitor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The next event of the monitor; `None` when it has ended.
-async fn next_change(monitor: Option<&mut AddressMonitor>) -> Option<AddressEvent> {
-    match monitor {
-        Some(m) => m.events.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The result of the read in progress (a failed task reads as no
-/// address, like a failed `ip`).
-async fn read_done(reading: Option<&mut (u64, JoinHandle<Option<Ipv4Addr>>)>) -> Option<Ipv4Addr> {
-    match reading {
-        Some((_, task)) => task.await.ok().flatten(),
+/// The watch's next datagram from the kernel, applied.
+async fn next_address(watch: Option<&mut AddressWatch>) -> io::Result<()> {
+    match watch {
+        Some(w) => w.next().await,
         None => std::future::pending().await,
     }
 }
@@ -676,21 +564,6 @@ async fn recv_socket(
     }
 }
 
-/// The first IPv4 address of interface `name`, from `ip -4 -o addr show`
-/// (blocking: run it off the driver's task).
-fn interface_ipv4(name: &str) -> Option<Ipv4Addr> {
-    let out = std::process::Command::new("ip")
-        .args(["-4", "-o", "addr", "show", "dev", name])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = text
-        .split_whitespace()
-        .skip_while(|w| *w != "inet")
-        .nth(1)?;
-    field.split('/').next()?.parse().ok()
-}
-
 async fn sleep_or_pending(d: Option<Duration>) {
     match d {
         Some(d) => tokio::time::sleep(d).await,
@@ -702,35 +575,5 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
     match t {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn monitor_lines() {
-        let added = "3: mn0    inet 198.18.1.10/24 scope global mn0\\       valid_lft forever preferred_lft forever";
-        assert_eq!(
-            AddressEvent::parse(added),
-            Some(AddressEvent {
-                deleted: false,
-                interface: "mn0".into(),
-                address: Ipv4Addr::new(198, 18, 1, 10),
-            })
-        );
-        let gone = "Deleted 3: mn0    inet 198.18.1.11/24 scope global secondary mn0\\       valid_lft forever";
-        assert_eq!(
-            AddressEvent::parse(gone).map(|e| (e.deleted, e.address)),
-            Some((true, Ipv4Addr::new(198, 18, 1, 11)))
-        );
-        assert_eq!(
-            AddressEvent::parse("3: mn0    inet6 fe80::1/64 scope link"),
-            None
-        );
-        assert_eq!(AddressEvent::parse("Deleted"), None);
-        assert_eq!(AddressEvent::parse(""), None);
-        assert_eq!(AddressEvent::parse("3: mn0 inet not-an-address/24"), None);
     }
 }

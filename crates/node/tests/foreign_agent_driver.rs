@@ -338,6 +338,128 @@ async fn relay_deliver_reverse_tunnel_and_deregister() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A home agent tunnels as it accepts, before its reply (held back for
+/// its journal) reaches the agent: what arrives for the pending visitor
+/// is held, not delivered (RFC 5944 §4.2.2), and delivered in order when
+/// the reply makes the node a visitor; a time-out drops what was held.
+/// The home agent here is the sans-IO core driven by the test, so the
+/// order of data and reply is the test's to choose.
+#[tokio::test]
+async fn data_for_a_pending_visitor_waits_for_its_reply() {
+    let net = Net::block(72);
+    let ha_sock = UdpSocket::bind((net.ha, 0)).await.unwrap();
+    let wire = UdpSocket::bind((net.wire, 0)).await.unwrap();
+    let mn = UdpSocket::bind((net.mn, 0)).await.unwrap();
+    let stranger = UdpSocket::bind((net.stranger, 0)).await.unwrap();
+    let mut policy = Policy::new(
+        net.ha,
+        HomeNetwork {
+            prefix: Ipv4Addr::new(10, 77, 0, 0),
+            len: 24,
+        },
+        b"nonce secret of the test",
+    );
+    policy.udp_tunnelling = true;
+    let mut core = HomeAgent::new(policy);
+    core.add_sa_for_home(HOME, mn_ha());
+    core.add_fa_ha_sa(net.coa, fa_ha(FA_HA_KEY));
+    let settings = FaSettings {
+        pending_timeout_ms: 400,
+        ..fa_settings(
+            net,
+            ha_sock.local_addr().unwrap().port(),
+            wire.local_addr().unwrap(),
+        )
+    };
+    let dir = temp("held");
+    let fa = start_fa(&settings, dir.join("fa-visitors.json")).await;
+
+    let cn = SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, 7), 5000);
+    let datagram = |text: &[u8]| {
+        let inner = tunnel::udp_packet(cn, SocketAddrV4::new(HOME, 6000), text).unwrap();
+        let mut out = Vec::new();
+        tunnel::emit_udp_data(&inner, &mut out);
+        out
+    };
+
+    // The request reaches the "home agent"; before it answers, two
+    // datagrams for the node come from it, one from a stranger.
+    mn.send_to(&request(net, net.ha, 300, now_ident()), fa.visitor_addr())
+        .await
+        .unwrap();
+    let (relayed, from) = recv_from(&ha_sock).await;
+    let SocketAddr::V4(from) = from else {
+        panic!("IPv4")
+    };
+    let out = core.handle_request(ha_service::now_ms(), from, net.ha, &relayed);
+    let reply = out.reply.expect("the home agent answers");
+    assert_eq!(Reply::from_bytes(&reply).unwrap().code, ReplyCode::Accepted);
+    for text in [&b"first"[..], b"second"] {
+        ha_sock
+            .send_to(&datagram(text), fa.agent_addr())
+            .await
+            .unwrap();
+    }
+    stranger
+        .send_to(&datagram(b"forged"), fa.agent_addr())
+        .await
+        .unwrap();
+    assert!(
+        nothing_within(&wire, 300).await,
+        "nothing reaches a node that is not yet a visitor"
+    );
+
+    // The reply: the visitor gets it, then both held datagrams in order.
+    ha_sock.send_to(&reply, from).await.unwrap();
+    let (answer, _) = recv_from(&mn).await;
+    assert_eq!(
+        Reply::from_bytes(&answer).unwrap().code,
+        ReplyCode::Accepted
+    );
+    for text in [&b"first"[..], b"second"] {
+        let (delivered, _) = recv_from(&wire).await;
+        let p = Ipv4Packet::new_checked(&delivered).unwrap();
+        assert_eq!(tunnel::udp_payload(&p).unwrap().2, text);
+    }
+    assert!(
+        nothing_within(&wire, 200).await,
+        "the forged one was never held"
+    );
+    let s = stats(&fa).await;
+    assert_eq!(
+        (s.delivered, s.delivered_after_hold, s.undeliverable),
+        (2, 2, 1)
+    );
+
+    // Another node's request that its home agent never answers: what was
+    // held for it goes with the time-out (78 to the node) and is counted
+    // as undeliverable. (The agent does not check MN-HA; the home address
+    // is patched after signing.)
+    let other = Ipv4Addr::new(10, 77, 0, 6);
+    let mut silent = request(net, net.ha, 300, now_ident());
+    silent[4..8].copy_from_slice(&other.octets());
+    mn.send_to(&silent, fa.visitor_addr()).await.unwrap();
+    let _ = recv_from(&ha_sock).await;
+    let inner = tunnel::udp_packet(cn, SocketAddrV4::new(other, 6000), b"never").unwrap();
+    let mut held = Vec::new();
+    tunnel::emit_udp_data(&inner, &mut held);
+    ha_sock.send_to(&held, fa.agent_addr()).await.unwrap();
+    let (answer, _) = recv_from(&mn).await;
+    let answer = Reply::from_bytes(&answer).unwrap();
+    assert_eq!(
+        (answer.code, answer.home_address),
+        (ReplyCode::FaRegistrationTimeout, other)
+    );
+    assert!(nothing_within(&wire, 200).await);
+    let s = stats(&fa).await;
+    assert_eq!(
+        (s.delivered, s.delivered_after_hold, s.undeliverable),
+        (2, 2, 2)
+    );
+    fa.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn denials_reach_the_visitor() {
     let net = Net::block(71);

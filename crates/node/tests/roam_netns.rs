@@ -426,7 +426,8 @@ impl World {
 }
 
 fn write_configs(dir: &Path) {
-    let log = "[log]\nfilter = \"info\"\n";
+    let filter = std::env::var("ROAM_NETNS_LOG").unwrap_or_else(|_| "info".into());
+    let log = format!("[log]\nfilter = \"{filter}\"\n");
     std::fs::write(
         dir.join("ha.toml"),
         format!(
@@ -785,6 +786,29 @@ fn roam_fn1_fn2_home_in_namespaces() {
     let mut procs = Procs::default();
 
     build_topology(&w);
+    // ROAM_NETNS_PCAP=1 captures the node's cable (s-mn, in the switch's
+    // namespace) to <dir>/mn.pcap, for reading a handover packet by packet.
+    if std::env::var_os("ROAM_NETNS_PCAP").is_some() {
+        let dumpcap = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                w.ns("sw"),
+                "dumpcap",
+                "-q",
+                "-i",
+                "s-mn",
+                "-w",
+            ])
+            .arg(dir.join("mn.pcap"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dumpcap runs");
+        procs.add("dumpcap", dumpcap);
+        std::thread::sleep(Duration::from_millis(500));
+    }
 
     // --- The capture of registrations at the home agent (for the replay).
     let sniffed = start_sniffer(&w, &mut procs);

@@ -206,12 +206,17 @@ impl MobileNode {
 
     /// Starts soliciting agents (§2.4.1) while detached; the driver may
     /// call this at start-up instead of waiting for an advertisement.
+    /// The first solicitation is queued at once: a node that just lost
+    /// its link's address is waiting for nothing else, and a timer due
+    /// "now" would cost the driver a clock tick (a millisecond or two)
+    /// on the handover's critical path.
     pub fn solicit(&mut self, now_ms: u64) {
         if self.location == Location::Detached && self.solicit.is_none() {
             self.solicit = Some(Solicit {
                 sent: 0,
                 next_ms: now_ms,
             });
+            self.solicit_if_due(now_ms);
         }
     }
 
@@ -515,6 +520,12 @@ impl MobileNode {
         {
             self.start(now_ms, RequestKind::Renew);
         }
+        self.solicit_if_due(now_ms);
+    }
+
+    /// Queues a solicitation when one is due, and schedules the next one
+    /// (§2.4.1: a few a second apart, then backing off).
+    fn solicit_if_due(&mut self, now_ms: u64) {
         if let Some(s) = self.solicit
             && s.next_ms <= now_ms
         {
@@ -911,13 +922,16 @@ mod tests {
         mn.reregister(T0);
         assert!(mn.poll_transmit().is_none());
         mn.solicit(T0);
-        assert_eq!(mn.poll_timeout(), Some(T0));
-        mn.handle_timeout(T0);
         assert_eq!(
             mn.poll_solicitation(),
-            Some(AgentSolicitation.to_bytes().to_vec())
+            Some(AgentSolicitation.to_bytes().to_vec()),
+            "the first solicitation leaves without waiting for a timer"
         );
         assert_eq!(mn.poll_timeout(), Some(T0 + 1_000));
+        mn.handle_timeout(T0 + 999);
+        assert_eq!(mn.poll_solicitation(), None);
+        mn.handle_timeout(T0 + 1_000);
+        assert!(mn.poll_solicitation().is_some());
     }
 
     #[test]
