@@ -59,6 +59,9 @@ pub fn run(args: MnArgs, config: &Config) -> anyhow::Result<()> {
         initial_address: args.address.or(mn.address),
         interface: args.interface.or_else(|| mn.interface.clone()),
         address_poll: Duration::from_millis(500),
+        reverse_rule: mn
+            .reverse_tunnelling
+            .then_some((mn.reverse_rule_table, mn.reverse_rule_priority)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

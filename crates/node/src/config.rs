@@ -149,6 +149,12 @@ pub struct MnConfig {
     pub address: Option<Ipv4Addr>,
     /// The link carrying the home address (normally a TUN device).
     pub home_link: crate::packet_link::LinkConfig,
+    /// Routing table and rule priority that steer the home address's
+    /// traffic into the TUN device while co-located and reverse
+    /// tunnelling (a policy rule `from <home>/32`; CAP_NET_ADMIN).
+    pub reverse_rule_table: u32,
+    /// Priority of that rule (before the main table's 32766).
+    pub reverse_rule_priority: u32,
     /// A static MN-HA key; without one the node waits for a key by SMS.
     pub key: Option<MnKeyConfig>,
 }
@@ -182,6 +188,8 @@ impl Default for MnConfig {
             interface: None,
             address: None,
             home_link: crate::packet_link::LinkConfig::None,
+            reverse_rule_table: 434,
+            reverse_rule_priority: 1000,
             key: None,
         }
     }
@@ -619,6 +627,11 @@ reverse_tunnelling = true
 # The link carrying the home address, normally a TUN device:
 # home_link = {{ kind = "tun", name = "tsmn0", address = "10.77.0.5", prefix_len = 32 }}
 home_link = {{ kind = "none" }}
+# With a TUN home link and reverse tunnelling: while registered with a
+# co-located address, a policy rule (this priority) sends what leaves from
+# the home address to this table, whose default route is the TUN device.
+reverse_rule_table = 434
+reverse_rule_priority = 1000
 # A static MN-HA key; without one the node waits for its key by SMS.
 # [mn.key]
 # spi = 4096

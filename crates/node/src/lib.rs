@@ -30,6 +30,7 @@ pub mod gsup_client;
 pub mod ha_service;
 pub mod ha_setup;
 pub mod hlr_service;
+pub mod home_rule;
 pub mod kek;
 pub mod key_receiver;
 pub mod key_service;

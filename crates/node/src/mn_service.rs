@@ -37,6 +37,7 @@ use tracing::{debug, info, warn};
 
 use crate::addr_watch::AddressWatch;
 use crate::ha_service::now_ms;
+use crate::home_rule::HomeRule;
 use crate::packet_link::{LinkConfig, PacketLink};
 
 /// How the driver is set up.
@@ -54,6 +55,11 @@ pub struct MnParams {
     /// How often that interface's addresses are dumped afresh (the
     /// notifications in between are acted on at once).
     pub address_poll: Duration,
+    /// With a TUN home link: the routing table and rule priority that
+    /// steer the home address's own traffic into the TUN device while
+    /// registered with a co-located address ([`crate::home_rule`]); None
+    /// leaves routing alone.
+    pub reverse_rule: Option<(u32, u32)>,
 }
 
 /// First wait before a request that could not be sent is tried again:
@@ -131,6 +137,16 @@ pub async fn start(
             source,
         })?;
     let link_addr = link.local_addr();
+    let home_rule = match (params.reverse_rule, link.if_index()) {
+        (Some((table, priority)), Some(index)) => {
+            HomeRule::new(core.config().home_address, table, priority, index)
+                .inspect_err(|e| {
+                    warn!(error = %e, "no reverse-tunnel rule: co-located traffic leaves directly");
+                })
+                .ok()
+        }
+        _ => None,
+    };
     let (commands, rx) = mpsc::channel(64);
     let (stop, stop_rx) = oneshot::channel();
     let (agent_link, watch) = match params.interface.as_deref() {
@@ -159,6 +175,7 @@ pub async fn start(
         address_poll: params.address_poll,
         watched: None,
         watch,
+        home_rule,
         resends: 0,
         resend_at: None,
         agent_link,
@@ -187,6 +204,8 @@ struct Driver {
     /// The watched interface's address as last acted on (None: not yet).
     watched: Option<Option<Ipv4Addr>>,
     watch: Option<AddressWatch>,
+    /// Steers the home address's traffic into the TUN while co-located.
+    home_rule: Option<HomeRule>,
     /// Early resends after failed sends in a row, and when the next is due.
     resends: u32,
     resend_at: Option<tokio::time::Instant>,
@@ -330,8 +349,27 @@ impl Driver {
         self.resend_at = Some(tokio::time::Instant::now() + wait);
     }
 
+    /// Puts the home address's rule in place exactly while the node is
+    /// registered with a co-located care-of address and a UDP tunnel in
+    /// force; taken away before anything is sent from another place (a
+    /// request to a foreign agent leaves from the home address).
+    fn sync_home_rule(&mut self) {
+        let Some(rule) = self.home_rule.as_mut() else {
+            return;
+        };
+        let state = self.core.state();
+        let want = matches!(state.location, Location::AwayColocated { .. })
+            && matches!(state.registration, Registration::Registered { .. })
+            && matches!(self.tunnel, Some(TunnelMode::Udp { .. }))
+            && self.core.config().reverse_tunnelling;
+        if let Err(e) = rule.set(want) {
+            warn!(error = %e, on = want, "reverse-tunnel rule");
+        }
+    }
+
     /// Sends what the core queued and forwards its events and records.
     async fn flush(&mut self) {
+        self.sync_home_rule();
         while let Some(t) = self.core.poll_transmit() {
             let mut dst = t.dst;
             if dst.port() == MIP_PORT {
@@ -401,6 +439,7 @@ impl Driver {
                 debug!("event dropped: nobody listening");
             }
         }
+        self.sync_home_rule();
     }
 
     /// An ICMP packet from the watched interface: Agent Advertisements

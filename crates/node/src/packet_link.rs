@@ -110,6 +110,14 @@ impl PacketLink {
         }
     }
 
+    /// The interface index of a TUN link (for routes into it).
+    pub fn if_index(&self) -> Option<u32> {
+        match self {
+            PacketLink::Tun(dev) => dev.if_index().ok(),
+            PacketLink::None | PacketLink::Udp { .. } => None,
+        }
+    }
+
     /// The next packet; never completes for [`PacketLink::None`]. On the
     /// UDP link, datagrams from anyone but the peer are ignored.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {

@@ -316,6 +316,7 @@ pub async fn run(
             initial_address: None,
             interface: None,
             address_poll: Duration::from_secs(1),
+            reverse_rule: None,
         },
         ev_tx,
     )
