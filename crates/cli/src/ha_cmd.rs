@@ -65,8 +65,16 @@ fn serve(args: ServeArgs, config: &Config) -> anyhow::Result<()> {
             .await
             .context("starting the home agent")?;
         let keys = crate::up_cmd::start_key_service(&config, &running).await?;
-        info!(listen = %running.local_addr(), "home agent up; Ctrl-C stops it");
+        let bootstrap = crate::up_cmd::start_bootstrap(&config, &running, None).await?;
+        info!(
+            listen = %running.local_addr(),
+            bootstrap = ?bootstrap.as_ref().map(|b| b.local_addr()),
+            "home agent up; Ctrl-C stops it"
+        );
         crate::up_cmd::wait_for_signal().await;
+        if let Some(b) = bootstrap {
+            b.shutdown().await;
+        }
         if let Some(k) = keys {
             k.shutdown().await;
         }

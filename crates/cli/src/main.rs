@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod auth_cmd;
 mod demo_cmd;
+mod dns_cmd;
 mod exit;
 mod fa_cmd;
 mod ha_bench;
@@ -49,7 +50,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every service on its embedded defaults: HLR, SMS centre, home agent (and its key service).
+    /// Run every service on its embedded defaults: HLR, SMS centre, home agent (with its key and bootstrap services), DNS.
     Up(up_cmd::UpArgs),
     /// Run an authentication algorithm and print its outputs as JSON.
     #[command(subcommand)]
@@ -83,6 +84,14 @@ enum Command {
     /// modem per subscriber (TCP or a pty) that speaks TS 27.005 AT commands like a GSM modem.
     /// Messages wait in a bounded queue per destination and are retried until they expire.
     Smsc(smsc_cmd::SmscArgs),
+    /// The operator zone's authoritative DNS server: queries, and RFC 2136 updates signed with TSIG.
+    ///
+    /// Reads `[dns]`: the zone (default `telsec.test.`), where to listen, the admin key (created on
+    /// first use) that may change any name. Every update needs a valid HMAC-SHA-256 TSIG; the zone is
+    /// journalled and survives restarts. The home agent's bootstrap service publishes nodes' names,
+    /// addresses and public keys (A, IPSECKEY, HIP) here. `telsec dns key` prints the admin key
+    /// for `nsupdate -y`.
+    Dns(dns_cmd::DnsArgs),
     /// Print the configuration with its defaults, one comment per field.
     Config,
     /// Run a scenario on loopback and print its timeline (no set-up, no privileges).
@@ -112,6 +121,7 @@ fn main() -> ExitCode {
         Command::Mn(args) => mn_cmd::run(args, &config),
         Command::Fa(args) => fa_cmd::run(args, &config),
         Command::Smsc(args) => smsc_cmd::run(args, &config),
+        Command::Dns(args) => dns_cmd::run(args, &config),
         Command::Up(args) => up_cmd::run(args, &config),
     };
     match outcome {

@@ -1,9 +1,11 @@
 //! `telsec up`: every service on its embedded defaults, in one process.
 //!
 //! Today that is the HLR (GSUP on loopback, SQLite under the data directory),
-//! the SMS centre (SMPP on loopback), and the Mobile IP home agent (UDP 434
+//! the SMS centre (SMPP on loopback), the Mobile IP home agent (UDP 434
 //! on loopback, bindings under the data directory) with its key service
-//! when `[ha.keys]` names subscribers. On a fresh machine it creates the data directory, a
+//! when `[ha.keys]` names subscribers, the embedded DNS server of the
+//! operator zone and the home agent's bootstrap service (nodes with only a
+//! SIM get FQDN, home address and Mobile IP key; seed 003). On a fresh machine it creates the data directory, a
 //! key-encryption key file and the home agent's nonce secret, so the first
 //! run needs no set-up at all.
 
@@ -76,16 +78,39 @@ pub fn serve_until_signal(
             Some(h) => start_key_service(config, h).await?,
             None => None,
         };
+        let dns = if with_ha && config.dns.enabled {
+            Some(start_dns(config).await?)
+        } else {
+            None
+        };
+        let bootstrap = match (&ha, &dns) {
+            (Some(h), Some((_, secret, _, _)))
+                if config.ha.bootstrap.dns_key_name == config.dns.admin_key_name =>
+            {
+                start_bootstrap(config, h, Some(secret)).await?
+            }
+            (Some(h), _) => start_bootstrap(config, h, None).await?,
+            _ => None,
+        };
         info!(
             smpp = ?smsc.as_ref().map(|s| s.local_addr()),
             gsup = %running.local_addr(),
             mobile_ip = ?ha.as_ref().map(|h| h.local_addr()),
+            dns = ?dns.as_ref().map(|d| d.0),
+            bootstrap = ?bootstrap.as_ref().map(|b| b.local_addr()),
             data_dir = %config.data_dir.display(),
             subscribers,
             "telsec is up; Ctrl-C stops it"
         );
         wait_for_signal().await;
         info!("stopping");
+        if let Some(b) = bootstrap {
+            b.shutdown().await;
+        }
+        if let Some((_, _, stop, task)) = dns {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         running.shutdown().await;
         if let Some(k) = keys {
             k.shutdown().await;
@@ -112,6 +137,66 @@ pub async fn start_key_service(
         )),
         None => Ok(None),
     }
+}
+
+/// A running embedded DNS server: its address, admin secret, stop signal
+/// and task.
+type RunningDns = (
+    std::net::SocketAddr,
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), telsec_dns::Error>>,
+);
+
+/// Starts the embedded DNS server of `[dns]` (creating its admin key on
+/// first run).
+pub async fn start_dns(config: &Config) -> anyhow::Result<RunningDns> {
+    let (server_config, secret) = config
+        .dns
+        .server_config(&config.data_dir)
+        .map_err(anyhow::Error::msg)?;
+    let server = telsec_dns::DnsServer::bind(server_config).await?;
+    let addr = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    Ok((addr, secret, stop, task))
+}
+
+/// Starts the bootstrap service (seed 003) beside the home agent when
+/// `[ha.bootstrap]` enables it and a DNS key secret is known (from the
+/// settings, or `dns_secret`: the one `telsec up` generated for its
+/// embedded DNS server).
+pub async fn start_bootstrap(
+    config: &Config,
+    ha: &ha_service::RunningHa,
+    dns_secret: Option<&str>,
+) -> anyhow::Result<Option<telsec_node::bootstrap::service::RunningBootstrap>> {
+    let mut settings = config.ha.bootstrap.clone();
+    if !settings.enabled {
+        return Ok(None);
+    }
+    if settings.dns_key_secret.is_empty() {
+        match dns_secret {
+            Some(s) => settings.dns_key_secret = s.to_owned(),
+            None => {
+                tracing::warn!(
+                    "bootstrap service off: [ha.bootstrap] dns_key_secret is empty \
+                     (telsec up generates one for its embedded DNS server)"
+                );
+                return Ok(None);
+            }
+        }
+    }
+    let running = telsec_node::bootstrap::service::start(
+        settings,
+        &config.data_dir,
+        ha_setup::ha_address(config),
+        ha.commands(),
+    )
+    .await?;
+    Ok(Some(running))
 }
 
 pub async fn wait_for_signal() {

@@ -184,7 +184,9 @@ fn up_starts_from_nothing_and_stops_on_sigterm() {
     std::fs::write(
         &config,
         "[hlr]\ngsup_listen = \"127.0.0.27:4222\"\n[ha]\nlisten = \"127.0.0.27:10434\"\n\
-         [smsc]\nlisten = \"127.0.0.27:2775\"\n",
+         [ha.bootstrap]\nlisten = \"127.0.0.27:14434\"\nhlr = \"127.0.0.27:4222\"\n\
+         dns_server = \"127.0.0.27:15353\"\n\
+         [smsc]\nlisten = \"127.0.0.27:2775\"\n[dns]\nlisten = \"127.0.0.27:15353\"\n",
     )
     .unwrap();
     let data = dir.path().join("data");
@@ -278,6 +280,52 @@ fn up_starts_from_nothing_and_stops_on_sigterm() {
             "bind_transceiver_resp"
         );
         assert_eq!(&head[8..12], &[0, 0, 0, 0], "command_status ESME_ROK");
+    }
+    // The bootstrap service answers a Start with the first EAP request
+    // (EAP-AKA' Identity, RFC 9048), in a session the HA chose.
+    {
+        let node = std::net::UdpSocket::bind("127.0.0.27:0").unwrap();
+        node.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let (_, start) = telsec_bootstrap::NodeSession::start(
+            telsec_bootstrap::NodeSessionConfig {
+                ha_name: "telsec.test".into(),
+                identity_hint: None,
+                retransmit: telsec_bootstrap::RetransmitPolicy::default(),
+                pinned_ha_key: None,
+            },
+            [7; 16],
+            std::time::Instant::now(),
+        )
+        .unwrap();
+        node.send_to(&start, "127.0.0.27:14434").unwrap();
+        let mut buf = [0u8; 2048];
+        let n = node.recv(&mut buf).expect("the bootstrap service answers");
+        let answer = telsec_bootstrap::Repr::parse_bytes(&buf[..n]).unwrap();
+        assert!(!answer.session_id.is_none());
+        let telsec_bootstrap::Body::Eap(eap) = answer.body else {
+            panic!("not an EAP message: {answer:?}")
+        };
+        assert_eq!((eap[0], eap[4]), (1, 50), "EAP-Request, type AKA'");
+    }
+    // The embedded DNS server serves the zone, and its admin key was made.
+    assert!(data.join("dns-admin.key").exists());
+    if let Ok(out) = std::process::Command::new("dig")
+        .args([
+            "@127.0.0.27",
+            "-p",
+            "15353",
+            "+short",
+            "telsec.test.",
+            "SOA",
+        ])
+        .output()
+    {
+        let soa = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            soa.starts_with("ns1.telsec.test. hostmaster.telsec.test."),
+            "dig SOA: {soa}"
+        );
     }
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -52,6 +52,8 @@ pub struct Config {
     pub mn: MnConfig,
     /// The Mobile IP foreign agent.
     pub fa: crate::fa_service::FaSettings,
+    /// The embedded DNS server.
+    pub dns: crate::dns_setup::DnsSettings,
     /// The SMS centre (SMPP server and virtual modems).
     pub smsc: crate::smsc_service::SmscSettings,
 }
@@ -155,8 +157,13 @@ pub struct MnConfig {
     pub reverse_rule_table: u32,
     /// Priority of that rule (before the main table's 32766).
     pub reverse_rule_priority: u32,
-    /// A static MN-HA key; without one the node waits for a key by SMS.
+    /// A static MN-HA key; without one the node waits for a key by SMS
+    /// (or uses the key `telsec mn bootstrap` obtained).
     pub key: Option<MnKeyConfig>,
+    /// `telsec mn bootstrap` (seed 003).
+    pub bootstrap: crate::bootstrap::MnBootstrapSettings,
+    /// The node's soft USIM.
+    pub sim: crate::bootstrap::SimSettings,
 }
 
 /// A static MN-HA security association of the node.
@@ -191,6 +198,8 @@ impl Default for MnConfig {
             reverse_rule_table: 434,
             reverse_rule_priority: 1000,
             key: None,
+            bootstrap: crate::bootstrap::MnBootstrapSettings::default(),
+            sim: crate::bootstrap::SimSettings::default(),
         }
     }
 }
@@ -282,6 +291,8 @@ pub struct HaConfig {
     pub foreign_agents: Vec<ForeignAgentKeyConfig>,
     /// The key service.
     pub keys: KeysConfig,
+    /// The bootstrap service (seed 003).
+    pub bootstrap: crate::bootstrap::HaBootstrapSettings,
 }
 
 /// An FA-HA security association of the home agent.
@@ -347,6 +358,7 @@ impl Default for HaConfig {
             mobile_nodes: Vec::new(),
             foreign_agents: Vec::new(),
             keys: KeysConfig::default(),
+            bootstrap: crate::bootstrap::HaBootstrapSettings::default(),
         }
     }
 }
@@ -360,6 +372,7 @@ impl Default for Config {
             ha: HaConfig::default(),
             mn: MnConfig::default(),
             fa: crate::fa_service::FaSettings::default(),
+            dns: crate::dns_setup::DnsSettings::default(),
             smsc: crate::smsc_service::SmscSettings::default(),
         }
     }
@@ -592,6 +605,7 @@ push_at_start = false
 # msisdn = "+4917000077"
 # home_address = "10.77.0.5"
 
+{bootstrap}
 [smsc]
 # The SMS centre: SMPP 3.4 server (2775 is SMPP's port) and virtual modems, one
 # per subscriber, speaking TS 27.005 AT commands over TCP or a pty.
@@ -638,8 +652,13 @@ reverse_rule_priority = 1000
 # algorithm = "hmac-sha256"
 # key = "<hex>"
 
-{fa}"#,
+{mn_bootstrap}
+{fa}
+{dns}"#,
+            dns = crate::dns_setup::DnsSettings::documented(),
             fa = crate::fa_service::FaSettings::documented(),
+            bootstrap = crate::bootstrap::HaBootstrapSettings::documented(),
+            mn_bootstrap = crate::bootstrap::MnBootstrapSettings::documented(),
             data_dir = d.data_dir.display(),
             filter = d.log.filter,
             listen = d.hlr.gsup_listen,

@@ -237,3 +237,105 @@ fn refusal_to_error(
     }
     Ok(answer)
 }
+
+/// A connection to the HLR that is opened on first use and once more when
+/// it breaks: what the home agent's services (keys by SMS, bootstrap)
+/// ask the HLR for.
+#[derive(Debug)]
+pub struct HlrLink {
+    addr: SocketAddr,
+    unit_name: String,
+    client: Option<GsupClient>,
+}
+
+impl HlrLink {
+    /// A link to the HLR at `addr`, announcing itself as `unit_name`.
+    pub fn new(addr: SocketAddr, unit_name: &str) -> HlrLink {
+        HlrLink {
+            addr,
+            unit_name: unit_name.to_owned(),
+            client: None,
+        }
+    }
+
+    /// One UMTS vector for `imsi` (resynchronising first with the USIM's
+    /// RAND and AUTS when given). Errors are text for the log; the HLR's
+    /// own refusal (e.g. unknown IMSI) is not retried.
+    pub async fn vector(
+        &mut self,
+        imsi: &str,
+        resync: Option<([u8; 16], [u8; 14])>,
+    ) -> Result<telsec_auth::aka::AuthVector, String> {
+        let wire_imsi = Imsi::new(imsi).map_err(|e| e.to_string())?;
+        for attempt in 0..2 {
+            let client = self.client().await?;
+            match client.send_auth_info(&wire_imsi, 1, resync).await {
+                Ok(tuples) => {
+                    let t = tuples.first().ok_or("HLR returned no vector")?;
+                    return umts_vector(t).ok_or_else(|| {
+                        "HLR returned a GSM-only vector (no UMTS subscription)".into()
+                    });
+                }
+                Err(e) if attempt == 0 && e.is_connection() => {
+                    tracing::warn!(error = %e, "GSUP connection lost; reconnecting");
+                    self.client = None;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("HLR connection lost".into())
+    }
+
+    /// The subscriber's MSISDN, from the Insert Subscriber Data of an
+    /// UpdateLocation (None when the HLR has none).
+    pub async fn msisdn(&mut self, imsi: &str) -> Result<Option<String>, String> {
+        let wire_imsi = Imsi::new(imsi).map_err(|e| e.to_string())?;
+        for attempt in 0..2 {
+            let client = self.client().await?;
+            match client.update_location(&wire_imsi).await {
+                Ok(update) => return Ok(update.msisdn),
+                Err(e) if attempt == 0 && e.is_connection() => {
+                    tracing::warn!(error = %e, "GSUP connection lost; reconnecting");
+                    self.client = None;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("HLR connection lost".into())
+    }
+
+    async fn client(&mut self) -> Result<&mut GsupClient, String> {
+        if self.client.is_none() {
+            let id = UnitIdentity::new("telsec", &self.unit_name);
+            let c = GsupClient::connect(self.addr, id, Duration::from_secs(5))
+                .await
+                .map_err(|e| format!("HLR unreachable: {e}"))?;
+            self.client = Some(c);
+        }
+        self.client
+            .as_mut()
+            .ok_or_else(|| "HLR unreachable".to_owned())
+    }
+}
+
+impl ClientError {
+    /// Whether the connection broke (worth one reconnect), as opposed to
+    /// an answer from the HLR.
+    pub fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Io(_) | ClientError::Closed | ClientError::Session(_)
+        )
+    }
+}
+
+/// The UMTS vector of a GSUP auth tuple (None for a GSM-only triplet).
+pub fn umts_vector(t: &AuthTuple) -> Option<telsec_auth::aka::AuthVector> {
+    Some(telsec_auth::aka::AuthVector {
+        rand: t.rand,
+        xres: t.res.as_deref().and_then(telsec_auth::Res::new)?,
+        ck: t.ck?,
+        ik: t.ik?,
+        autn: t.autn?,
+    })
+}

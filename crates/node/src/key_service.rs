@@ -10,11 +10,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use telsec_auth::aka::AuthVector;
-use telsec_auth::algorithm::Res;
-use telsec_gsup::{Imsi, UnitIdentity};
 use telsec_keydist::issuer::{Action, Issuer, IssuerConfig, Subscriber};
 use telsec_keydist::packet::PORT;
 use telsec_smpp::EsmeConfig;
@@ -26,7 +23,7 @@ use telsec_sms::udh::InformationElement;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
-use crate::gsup_client::GsupClient;
+use crate::gsup_client::HlrLink;
 use crate::ha_service::{HaCommand, now_ms};
 use crate::smpp_client::SmppClient;
 
@@ -144,12 +141,13 @@ pub async fn start(
     info!(smsc = %params.smsc, service = %params.service_number, "key service bound to the SMS centre");
     let (commands, rx) = mpsc::channel(16);
     let (stop, stop_rx) = oneshot::channel();
+    let hlr = HlrLink::new(params.hlr, "telsec-ha-keys");
     let service = Service {
         params,
         issuer,
         smpp,
         ha,
-        gsup: None,
+        hlr,
         reference: rand::random(),
     };
     let task = tokio::spawn(service.run(deliveries, rx, stop_rx, pushes));
@@ -165,7 +163,7 @@ struct Service {
     issuer: Issuer<telsec_keydist::issuer::OsRng>,
     smpp: SmppClient,
     ha: mpsc::Sender<HaCommand>,
-    gsup: Option<GsupClient>,
+    hlr: HlrLink,
     reference: u16,
 }
 
@@ -274,44 +272,7 @@ impl Service {
         imsi: &str,
         resync: Option<([u8; 16], [u8; 14])>,
     ) -> Result<AuthVector, String> {
-        let wire_imsi = Imsi::new(imsi).map_err(|e| e.to_string())?;
-        for attempt in 0..2 {
-            if self.gsup.is_none() {
-                let id = UnitIdentity::new("telsec", "telsec-ha-keys");
-                match GsupClient::connect(self.params.hlr, id, Duration::from_secs(5)).await {
-                    Ok(c) => self.gsup = Some(c),
-                    Err(e) => return Err(format!("HLR unreachable: {e}")),
-                }
-            }
-            let Some(client) = self.gsup.as_mut() else {
-                continue;
-            };
-            match client.send_auth_info(&wire_imsi, 1, resync).await {
-                Ok(tuples) => {
-                    let t = tuples.first().ok_or("HLR returned no vector")?;
-                    return match (t.ck, t.ik, t.autn, t.res.as_deref().and_then(Res::new)) {
-                        (Some(ck), Some(ik), Some(autn), Some(xres)) => Ok(AuthVector {
-                            rand: t.rand,
-                            xres,
-                            ck,
-                            ik,
-                            autn,
-                        }),
-                        _ => Err("HLR returned a GSM-only vector (no UMTS subscription)".into()),
-                    };
-                }
-                Err(
-                    e @ (crate::gsup_client::ClientError::Io(_)
-                    | crate::gsup_client::ClientError::Closed
-                    | crate::gsup_client::ClientError::Session(_)),
-                ) if attempt == 0 => {
-                    warn!(error = %e, "GSUP connection lost; reconnecting");
-                    self.gsup = None;
-                }
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        Err("HLR connection lost".into())
+        self.hlr.vector(imsi, resync).await
     }
 
     /// A binary, port-addressed submit_sm to `msisdn`.

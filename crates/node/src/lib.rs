@@ -24,7 +24,9 @@
 
 pub mod addr_watch;
 pub mod atomic_file;
+pub mod bootstrap;
 pub mod config;
+pub mod dns_setup;
 pub mod fa_service;
 pub mod gsup_client;
 pub mod ha_service;

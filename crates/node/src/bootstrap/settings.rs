@@ -1,0 +1,258 @@
+//! Configuration of the bootstrap service (`[ha.bootstrap]`, inside the
+//! home agent) and of the node's bootstrap client (`[mn.bootstrap]`, with
+//! the soft USIM of `[mn.sim]`). Every field has an embedded default that
+//! works on loopback with `telsec up`.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The home agent's bootstrap service (seed 003).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HaBootstrapSettings {
+    /// Run it (with the home agent).
+    pub enabled: bool,
+    /// UDP socket of the bootstrap protocol.
+    pub listen: SocketAddrV4,
+    /// The HA's network name: EAP-AKA' AT_KDF_INPUT (RFC 9048 §3.1) and
+    /// an input of the session keys; nodes must be configured with it.
+    pub network_name: String,
+    /// The HLR's GSUP address (telsec's HLR or osmo-hlr).
+    pub hlr: SocketAddr,
+    /// The operator zone node names are given in (one label below it).
+    pub zone: String,
+    /// Home addresses handed out: `a.b.c.d/len`.
+    pub pool: String,
+    /// Addresses of the pool never handed out (routers, servers).
+    pub pool_excluded: Vec<Ipv4Addr>,
+    /// The DNS server receiving RFC 2136 updates.
+    pub dns_server: SocketAddr,
+    /// Its TSIG key (HMAC-SHA-256): name and base64 secret. The key may
+    /// change every name of the zone.
+    pub dns_key_name: String,
+    /// Base64 secret of that key.
+    pub dns_key_secret: String,
+    /// The HA's Ed25519 key (32 raw octets; created 0600 when absent),
+    /// relative to data_dir.
+    pub signing_key_file: PathBuf,
+    /// Pool and service records, relative to data_dir.
+    pub state_dir: PathBuf,
+    /// The telsec HLR database to read subscribers' names from (seed
+    /// step 8); none with osmo-hlr.
+    pub subscriber_database: Option<PathBuf>,
+    /// MIP SA handed out: `hmac-sha256` or `hmac-md5`.
+    pub mip_algorithm: String,
+    /// Lifetime of that SA, seconds.
+    pub mip_key_lifetime_secs: u32,
+    /// Registration lifetime the node should ask for, seconds.
+    pub registration_lifetime: u16,
+    /// Bootstraps in progress at once.
+    pub max_sessions: usize,
+}
+
+impl Default for HaBootstrapSettings {
+    fn default() -> Self {
+        HaBootstrapSettings {
+            enabled: true,
+            listen: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4434),
+            network_name: "telsec.test".to_owned(),
+            hlr: SocketAddr::from((Ipv4Addr::LOCALHOST, 4222)),
+            zone: "telsec.test.".to_owned(),
+            pool: "10.77.0.0/24".to_owned(),
+            pool_excluded: vec![Ipv4Addr::new(10, 77, 0, 1)],
+            dns_server: SocketAddr::from((Ipv4Addr::LOCALHOST, 5353)),
+            dns_key_name: "telsec-ha.".to_owned(),
+            dns_key_secret: String::new(),
+            signing_key_file: PathBuf::from("ha-bootstrap.key"),
+            state_dir: PathBuf::from("bootstrap"),
+            subscriber_database: None,
+            mip_algorithm: "hmac-sha256".to_owned(),
+            mip_key_lifetime_secs: 86_400,
+            registration_lifetime: 600,
+            max_sessions: 1024,
+        }
+    }
+}
+
+impl HaBootstrapSettings {
+    /// The `[ha.bootstrap]` section with every default, commented.
+    pub fn documented() -> String {
+        let d = HaBootstrapSettings::default();
+        format!(
+            r#"[ha.bootstrap]
+# Bootstrap from the SIM (seed 003): a node with only its USIM runs
+# EAP-AKA' (RFC 9048) with the home agent, which takes vectors from the HLR,
+# then gets its FQDN, home address and Mobile IP key; DNS is updated.
+enabled = {enabled}
+listen = "{listen}"
+# The HA's network name (EAP-AKA' AT_KDF_INPUT); nodes are configured with it.
+network_name = "{name}"
+# The HLR's GSUP address.
+hlr = "{hlr}"
+# Node names are one label below this zone.
+zone = "{zone}"
+# Home addresses handed out, and addresses never handed out.
+pool = "{pool}"
+pool_excluded = ["10.77.0.1"]
+# DNS server taking RFC 2136 updates signed with this TSIG key (HMAC-SHA-256).
+dns_server = "{dns}"
+dns_key_name = "{key}"
+# Base64; empty: `telsec up` generates one for its embedded DNS server.
+dns_key_secret = ""
+# The HA's Ed25519 key and its state (pool, services), relative to data_dir.
+signing_key_file = "{sk}"
+state_dir = "{sd}"
+# The telsec HLR database, to read subscribers' names from (none with osmo-hlr).
+# subscriber_database = "hlr.db"
+# Mobile IP SA handed out.
+mip_algorithm = "{alg}"
+mip_key_lifetime_secs = {life}
+registration_lifetime = {reg}
+max_sessions = {max}
+"#,
+            enabled = d.enabled,
+            listen = d.listen,
+            name = d.network_name,
+            hlr = d.hlr,
+            zone = d.zone,
+            pool = d.pool,
+            dns = d.dns_server,
+            key = d.dns_key_name,
+            sk = d.signing_key_file.display(),
+            sd = d.state_dir.display(),
+            alg = d.mip_algorithm,
+            life = d.mip_key_lifetime_secs,
+            reg = d.registration_lifetime,
+            max = d.max_sessions,
+        )
+    }
+}
+
+/// The node's bootstrap client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MnBootstrapSettings {
+    /// The home agent's bootstrap socket.
+    pub home_agent: SocketAddr,
+    /// The HA's network name (must match the HA's `network_name`).
+    pub network_name: String,
+    /// The FQDN the node asks for (the HA decides).
+    pub desired_fqdn: Option<String>,
+    /// Where the configuration obtained is stored (bound to the IMSI),
+    /// relative to data_dir.
+    pub config_file: PathBuf,
+    /// The node's Ed25519 key (created 0600 when absent), relative to
+    /// data_dir.
+    pub signing_key_file: PathBuf,
+}
+
+impl Default for MnBootstrapSettings {
+    fn default() -> Self {
+        MnBootstrapSettings {
+            home_agent: SocketAddr::from((Ipv4Addr::LOCALHOST, 4434)),
+            network_name: "telsec.test".to_owned(),
+            desired_fqdn: None,
+            config_file: PathBuf::from("mn-bootstrap.conf"),
+            signing_key_file: PathBuf::from("mn.key"),
+        }
+    }
+}
+
+/// The node's soft USIM (a real card would sit behind PC/SC instead).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimSettings {
+    /// IMSI, 6 to 15 digits.
+    pub imsi: String,
+    /// Number of MNC digits (2 or 3).
+    pub mnc_len: u8,
+    /// Milenage K, hex (16 octets).
+    pub k: String,
+    /// Milenage OPc, hex (16 octets).
+    pub opc: String,
+    /// The card's SQN array, persisted after every authentication so a
+    /// replayed challenge stays refused across runs; relative to data_dir.
+    pub sqn_file: PathBuf,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        SimSettings {
+            imsi: "001010000000001".to_owned(),
+            mnc_len: 2,
+            k: String::new(),
+            opc: String::new(),
+            sqn_file: PathBuf::from("mn-usim.sqn"),
+        }
+    }
+}
+
+impl MnBootstrapSettings {
+    /// The `[mn.bootstrap]` and `[mn.sim]` sections with every default.
+    pub fn documented() -> String {
+        let d = MnBootstrapSettings::default();
+        let s = SimSettings::default();
+        format!(
+            r#"[mn.bootstrap]
+# `telsec mn bootstrap`: obtain FQDN, home address and Mobile IP key from the
+# home agent with nothing but the SIM (EAP-AKA', seed 003).
+home_agent = "{ha}"
+# Must equal the home agent's [ha.bootstrap] network_name.
+network_name = "{name}"
+# desired_fqdn = "alice.telsec.test"
+# The configuration obtained (bound to the IMSI) and the node's Ed25519 key.
+config_file = "{cf}"
+signing_key_file = "{sk}"
+
+[mn.sim]
+# The node's soft USIM (Milenage).
+imsi = "{imsi}"
+mnc_len = {mnc}
+k = ""
+opc = ""
+sqn_file = "{sqn}"
+"#,
+            ha = d.home_agent,
+            name = d.network_name,
+            cf = d.config_file.display(),
+            sk = d.signing_key_file.display(),
+            imsi = s.imsi,
+            mnc = s.mnc_len,
+            sqn = s.sqn_file.display(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_sections_parse_back_to_the_defaults() {
+        #[derive(Deserialize)]
+        struct Ha {
+            bootstrap: HaBootstrapSettings,
+        }
+        #[derive(Deserialize)]
+        struct Mn {
+            bootstrap: MnBootstrapSettings,
+            sim: SimSettings,
+        }
+        #[derive(Deserialize)]
+        struct File {
+            ha: Option<Ha>,
+            mn: Option<Mn>,
+        }
+        let f: File = toml::from_str(&HaBootstrapSettings::documented()).expect("parses");
+        assert_eq!(
+            f.ha.map(|h| h.bootstrap),
+            Some(HaBootstrapSettings::default())
+        );
+        let f: File = toml::from_str(&MnBootstrapSettings::documented()).expect("parses");
+        let mn = f.mn.expect("mn");
+        assert_eq!(mn.bootstrap, MnBootstrapSettings::default());
+        assert_eq!(mn.sim, SimSettings::default());
+    }
+}
