@@ -554,6 +554,14 @@ fn unix_ms_since(at_ms: u64, from_ns: u64) -> f64 {
     at_ms as f64 - from_ns as f64 / 1e6
 }
 
+/// The median of round-trip times in microseconds, in ms (None: no echo
+/// came back).
+fn median_ms(us: &[u64]) -> Option<f64> {
+    let mut v = us.to_vec();
+    v.sort_unstable();
+    v.get(v.len() / 2).map(|m| *m as f64 / 1e3)
+}
+
 fn ms(from_ns: u64, to_ns: u64) -> f64 {
     (to_ns as f64 - from_ns as f64) / 1e6
 }
@@ -874,6 +882,13 @@ fn roam_fn1_fn2_home_in_namespaces() {
         &["Registered", &format!("coa: {FA_COA}")],
         Duration::from_secs(5),
     );
+    // The round trip the handover goal is stated in: node → foreign agent
+    // → router → home agent and back through the tunnel (ICMP echo from
+    // the node's namespace to the home agent's address).
+    let rtt_us: Vec<u64> = {
+        let out = w.peer("mn", &["ping", HA, "20"]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    };
     let bound = w.bindings();
     assert_eq!(bound.as_array().unwrap().len(), 1, "{bound}");
     assert_eq!(bound[0]["care_of_address"], FA_COA, "{bound}");
@@ -943,6 +958,7 @@ fn roam_fn1_fn2_home_in_namespaces() {
                 "from": "fn1", "to": "fn2", "care_of": FA_COA,
                 "changed_at_unix_ms": fn2.changed / 1_000_000,
                 "ip_command_ms": fn2.ip_command_ms,
+                "rtt_ms_median": median_ms(&rtt_us),
                 "registered_ms": unix_ms_since(reg_fn2, fn2.changed),
                 "first_datagram_ms": ms(fn2.changed, first_fn2.recv_ns),
             },

@@ -26,6 +26,9 @@ reads with SystemTime::now(): one clock for every namespace.
                               namespace, one per line (raw socket)
   replay SRC DST PORT HEX     sends HEX from SRC to DST:PORT and prints the
                               hex of the answer (or "timeout")
+  ping DST COUNT              ICMP echo to DST COUNT times, 10 ms apart (raw
+                              socket); prints the round-trip times in
+                              microseconds as a JSON list
 """
 
 import json
@@ -201,6 +204,39 @@ def replay(src, dst, port, hexdata):
         print("timeout", flush=True)
 
 
+def icmp_checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ping(dst, count):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(1)
+    ident = threading.get_native_id() & 0xFFFF
+    rtts = []
+    for seq in range(count):
+        body = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + b"telsec-rtt"
+        body = body[:2] + struct.pack("!H", icmp_checksum(body)) + body[4:]
+        t = time.perf_counter_ns()
+        s.sendto(body, (dst, 0))
+        while True:
+            try:
+                packet = s.recv(2048)
+            except socket.timeout:
+                break
+            ihl = (packet[0] & 0x0F) * 4
+            kind, _, _, rid, rseq = struct.unpack("!BBHHH", packet[ihl:ihl + 8])
+            if kind == 0 and rid == ident and rseq == seq:
+                rtts.append((time.perf_counter_ns() - t) // 1000)
+                break
+        time.sleep(0.01)
+    print(json.dumps(rtts), flush=True)
+
+
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "send":
@@ -211,5 +247,7 @@ if __name__ == "__main__":
         sniff(int(args[0]))
     elif mode == "replay":
         replay(args[0], args[1], int(args[2]), args[3])
+    elif mode == "ping":
+        ping(args[0], int(args[1]))
     else:
         sys.exit("unknown mode " + mode)
