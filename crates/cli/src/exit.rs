@@ -17,9 +17,16 @@ pub struct ProtocolRefusal(pub String);
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Map an error to its exit code: 3 for a protocol refusal, 2 for usage, 1 otherwise.
+/// Map an error to its exit code: 4 for a failed authentication (the SIM
+/// and the network disagree), 3 for a protocol refusal, 2 for usage, 1
+/// otherwise.
 pub fn code_for(err: &anyhow::Error) -> ExitCode {
-    if err.downcast_ref::<ProtocolRefusal>().is_some() {
+    if err
+        .downcast_ref::<crate::mn_cmd::bootstrap::AuthenticationFailed>()
+        .is_some()
+    {
+        ExitCode::from(4)
+    } else if err.downcast_ref::<ProtocolRefusal>().is_some() {
         ExitCode::from(3)
     } else if err.downcast_ref::<UsageError>().is_some() {
         usage()

@@ -31,7 +31,8 @@ use telsec_node::config::Config;
 ///
 /// Exit codes: 0 success; 1 runtime failure (I/O, peer unreachable); 2 usage
 /// error (bad arguments or config); 3 the peer answered with a protocol error
-/// (for example a GSUP cause such as "IMSI unknown").
+/// (for example a GSUP cause such as "IMSI unknown"); 4 authentication failed (`telsec mn
+/// bootstrap`: the SIM and the network did not agree).
 #[derive(Debug, Parser)]
 #[command(name = "telsec", version)]
 struct Cli {
@@ -69,7 +70,8 @@ enum Command {
     ///
     /// Reads `[mn]`: home address, home agent, the link carrying the home address (a TUN
     /// device), the interface whose address is the co-located care-of address (watched for
-    /// moves), and the MN-HA key (static, or delivered by SMS). Prints each event as a JSON line.
+    /// moves), and the MN-HA key (static, delivered by SMS, or obtained with `telsec mn bootstrap`
+    /// from the SIM alone). Prints each event as a JSON line.
     Mn(mn_cmd::MnArgs),
     /// The Mobile IP foreign agent (RFC 5944 §3.7): advertise, relay registrations, deliver and reverse-tunnel.
     ///

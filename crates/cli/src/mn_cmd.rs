@@ -1,9 +1,10 @@
-//! `telsec mn`: the Mobile IP mobile node.
+//! `telsec mn`: the Mobile IP mobile node, and `telsec mn bootstrap`, which
+//! obtains its configuration from the home agent with nothing but the SIM.
 
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 use serde_json::json;
 use telsec_mip::ha::HomeNetwork;
 use telsec_mip::mn::{Config as MnCore, MobileNode, UdpTunnelling};
@@ -11,12 +12,47 @@ use telsec_node::config::{Config, MobileNodeConfig, parse_prefix};
 use telsec_node::ha_setup;
 use telsec_node::mn_service::{self, MnParams};
 use tokio::sync::mpsc;
+use tracing::info;
 
 use crate::exit::UsageError;
 
+/// `telsec mn bootstrap`; its [`bootstrap::AuthenticationFailed`] has exit code 4.
+pub(crate) mod bootstrap;
+
+/// `telsec mn [--address ..] [--interface ..]` runs the node;
+/// `telsec mn bootstrap` obtains its configuration from the SIM.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct MnArgs {
+    #[command(subcommand)]
+    command: Option<MnCommand>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum MnCommand {
+    /// Obtain FQDN, home address and Mobile IP key from the home agent with nothing but the SIM.
+    ///
+    /// Runs EAP-AKA' (RFC 9048) with the home agent of `[mn.bootstrap]` (its `network_name`
+    /// must equal the home agent's `[ha.bootstrap] network_name`), using the USIM of `[mn.sim]`
+    /// (IMSI, Milenage K and OPc). The home agent fetches the challenge from the HLR, checks
+    /// the answer, then decides the node's name and home address, publishes its public key in
+    /// DNS and hands over the MN-HA security association. The node stores that configuration
+    /// in `mn.bootstrap.config_file` (mode 0600), bound to the SIM's IMSI; `telsec mn` then uses
+    /// it when `[mn.key]` is absent. The USIM's sequence numbers are kept in `mn.sim.sqn_file`
+    /// so a replayed challenge is refused in later runs too.
+    ///
+    /// Prints what was obtained (never the key). Exit codes: 0 configured; 3 the home agent
+    /// refused (cause printed); 4 authentication failed (wrong network name, SIM key or a
+    /// replayed challenge); 1 no answer from the home agent (after about 31 s of
+    /// retransmissions) or local trouble; 2 bad `[mn.sim]` settings.
+    Bootstrap(bootstrap::BootstrapArgs),
+}
+
 /// Runs the node until interrupted; prints each event as a JSON line.
 #[derive(Debug, Args)]
-pub struct MnArgs {
+struct RunArgs {
     /// Start from this address (co-located care-of address), overriding `mn.address`.
     #[arg(long)]
     address: Option<std::net::Ipv4Addr>,
@@ -26,12 +62,31 @@ pub struct MnArgs {
 }
 
 pub fn run(args: MnArgs, config: &Config) -> anyhow::Result<()> {
+    match args.command {
+        Some(MnCommand::Bootstrap(a)) => bootstrap::run(a, config),
+        None => run_node(args.run, config),
+    }
+}
+
+fn run_node(args: RunArgs, config: &Config) -> anyhow::Result<()> {
     let mn = &config.mn;
     let (prefix, len) = parse_prefix(&mn.home_network)
         .ok_or_else(|| UsageError(format!("mn.home_network {:?}", mn.home_network)))?;
+    // Without a static key, a configuration `telsec mn bootstrap` stored
+    // for this SIM gives SA, home address and home agent.
+    let obtained = if mn.key.is_none() {
+        bootstrap::usable_stored(config)
+    } else {
+        info!("MN-HA key from [mn.key]");
+        None
+    };
+    let (home_address, home_agent) = match &obtained {
+        Some(o) => (o.home_address, o.ha_address),
+        None => (mn.home_address, mn.home_agent),
+    };
     let mut core = MnCore::new(
-        mn.home_address,
-        mn.home_agent,
+        home_address,
+        home_agent,
         HomeNetwork { prefix, len },
         rand::random(),
     );
@@ -51,6 +106,10 @@ pub fn run(args: MnArgs, config: &Config) -> anyhow::Result<()> {
             key: k.key.clone(),
             replay: k.replay.clone(),
         })?);
+    }
+    if let Some(o) = obtained {
+        core.sa = Some(o.sa);
+        core.lifetime = o.registration_lifetime;
     }
     let node = MobileNode::new(core).context("mobile node configuration")?;
     let params = MnParams {

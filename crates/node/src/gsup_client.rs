@@ -128,6 +128,20 @@ impl GsupClient {
         count: u8,
         resync: Option<([u8; 16], [u8; 14])>,
     ) -> Result<Vec<AuthTuple>, ClientError> {
+        self.send_auth_info_for(imsi, count, resync, false).await
+    }
+
+    /// SendAuthInfo as [`send_auth_info`](Self::send_auth_info); with
+    /// `separation_bit` the request names E-UTRAN as the current RAT, so
+    /// the HLR sets the AMF separation bit (TS 33.401 §6.1.1) that EAP-AKA'
+    /// requires of its vectors (TS 33.402 §6.2, RFC 9048 §3).
+    pub async fn send_auth_info_for(
+        &mut self,
+        imsi: &Imsi,
+        count: u8,
+        resync: Option<([u8; 16], [u8; 14])>,
+        separation_bit: bool,
+    ) -> Result<Vec<AuthTuple>, ClientError> {
         let mut request = match resync {
             Some((rand, auts)) => {
                 GsupMessage::send_auth_info_resync_request(imsi.clone(), auts, rand)
@@ -135,6 +149,9 @@ impl GsupClient {
             None => GsupMessage::send_auth_info_request(imsi.clone()),
         };
         request.push(Ie::NumVectorsRequested(count));
+        if separation_bit {
+            request.push(Ie::CurrentRatType(telsec_gsup::ie::RatType::Eutran));
+        }
         let answer = self.request(&request).await?;
         Ok(answer.auth_tuples().cloned().collect())
     }
@@ -266,10 +283,25 @@ impl HlrLink {
         imsi: &str,
         resync: Option<([u8; 16], [u8; 14])>,
     ) -> Result<telsec_auth::aka::AuthVector, String> {
+        self.vector_for(imsi, resync, false).await
+    }
+
+    /// One vector as [`vector`](Self::vector); with `separation_bit` one for
+    /// EAP-AKA' (AMF separation bit set, see
+    /// [`GsupClient::send_auth_info_for`]).
+    pub async fn vector_for(
+        &mut self,
+        imsi: &str,
+        resync: Option<([u8; 16], [u8; 14])>,
+        separation_bit: bool,
+    ) -> Result<telsec_auth::aka::AuthVector, String> {
         let wire_imsi = Imsi::new(imsi).map_err(|e| e.to_string())?;
         for attempt in 0..2 {
             let client = self.client().await?;
-            match client.send_auth_info(&wire_imsi, 1, resync).await {
+            match client
+                .send_auth_info_for(&wire_imsi, 1, resync, separation_bit)
+                .await
+            {
                 Ok(tuples) => {
                     let t = tuples.first().ok_or("HLR returned no vector")?;
                     return umts_vector(t).ok_or_else(|| {

@@ -4,7 +4,9 @@
 //! (EAP-AKA'), the HLR over GSUP and telsec-dns (RFC 2136 updates).
 
 pub mod authority;
+pub mod client;
 pub mod decide;
+pub mod enrol;
 pub mod service;
 pub mod services;
 pub mod settings;

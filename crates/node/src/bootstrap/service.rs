@@ -352,7 +352,7 @@ impl Worker {
         while let Some(item) = work.recv().await {
             let result = match item {
                 Work::Vector { session, imsi } => {
-                    Done::Vector(session, self.hlr.vector(&imsi, None).await)
+                    Done::Vector(session, self.hlr.vector_for(&imsi, None, true).await)
                 }
                 Work::Resync {
                     session,
@@ -361,7 +361,10 @@ impl Worker {
                     auts,
                 } => {
                     info!(target: "telsec::bootstrap", imsi, "resynchronising the HLR from AUTS");
-                    Done::Vector(session, self.hlr.vector(&imsi, Some((rand, auts))).await)
+                    Done::Vector(
+                        session,
+                        self.hlr.vector_for(&imsi, Some((rand, auts)), true).await,
+                    )
                 }
                 Work::Decide {
                     session,
