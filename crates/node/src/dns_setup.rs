@@ -35,7 +35,7 @@ impl Default for DnsSettings {
     fn default() -> Self {
         DnsSettings {
             enabled: true,
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 5353)),
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 1053)),
             zone: "telsec.test.".to_owned(),
             ns_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             storage: PathBuf::from("dns"),

@@ -62,7 +62,7 @@ impl Default for HaBootstrapSettings {
             zone: "telsec.test.".to_owned(),
             pool: "10.77.0.0/24".to_owned(),
             pool_excluded: vec![Ipv4Addr::new(10, 77, 0, 1)],
-            dns_server: SocketAddr::from((Ipv4Addr::LOCALHOST, 5353)),
+            dns_server: SocketAddr::from((Ipv4Addr::LOCALHOST, 1053)),
             dns_key_name: "telsec-ha.".to_owned(),
             dns_key_secret: String::new(),
             signing_key_file: PathBuf::from("ha-bootstrap.key"),
