@@ -85,7 +85,9 @@ fn temp(name: &str) -> PathBuf {
     d
 }
 
-async fn start_ha(net: Net, dir: &Path, link_peer: SocketAddr) -> RunningHa {
+/// The home agent's core: the node's SA, and FA-HA with the foreign agent,
+/// which relays from its care-of address.
+fn ha_core(net: Net) -> HomeAgent {
     let mut policy = Policy::new(
         net.ha,
         HomeNetwork {
@@ -97,10 +99,13 @@ async fn start_ha(net: Net, dir: &Path, link_peer: SocketAddr) -> RunningHa {
     policy.udp_tunnelling = true;
     let mut core = HomeAgent::new(policy);
     core.add_sa_for_home(HOME, mn_ha());
-    // The foreign agent relays from its care-of address.
     core.add_fa_ha_sa(net.coa, fa_ha(FA_HA_KEY));
+    core
+}
+
+async fn start_ha(net: Net, dir: &Path, link_peer: SocketAddr) -> RunningHa {
     ha_service::start(
-        core,
+        ha_core(net),
         HaParams {
             listen: SocketAddrV4::new(net.ha, 0),
             state_dir: dir.join("ha"),
@@ -351,18 +356,7 @@ async fn data_for_a_pending_visitor_waits_for_its_reply() {
     let wire = UdpSocket::bind((net.wire, 0)).await.unwrap();
     let mn = UdpSocket::bind((net.mn, 0)).await.unwrap();
     let stranger = UdpSocket::bind((net.stranger, 0)).await.unwrap();
-    let mut policy = Policy::new(
-        net.ha,
-        HomeNetwork {
-            prefix: Ipv4Addr::new(10, 77, 0, 0),
-            len: 24,
-        },
-        b"nonce secret of the test",
-    );
-    policy.udp_tunnelling = true;
-    let mut core = HomeAgent::new(policy);
-    core.add_sa_for_home(HOME, mn_ha());
-    core.add_fa_ha_sa(net.coa, fa_ha(FA_HA_KEY));
+    let mut core = ha_core(net);
     let settings = FaSettings {
         pending_timeout_ms: 400,
         ..fa_settings(
