@@ -37,9 +37,10 @@ use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
 pub use super::enrol::EnrolError;
-use super::enrol::{Enrolment, EnrolmentConfig, Step};
+use super::enrol::{Enrolment, EnrolmentConfig, Step, SuciConcealment};
 use super::settings::{MnBootstrapSettings, SimSettings};
 use crate::atomic_file;
+use telsec_auth::suci::{HomeNetworkPublicKey, Profile};
 
 /// Octets of a node's Ed25519 secret key file.
 pub const SIGNING_KEY_LEN: usize = 32;
@@ -321,6 +322,7 @@ pub async fn bootstrap_with(
         secret: options.secret.clone(),
         retransmit: options.retransmit,
         pinned_ha_key: options.pinned_ha_key,
+        suci: suci_concealment(sim)?,
     };
     let (mut enrolment, start) = Enrolment::start(
         config,
@@ -404,4 +406,30 @@ async fn send(socket: &UdpSocket, bytes: &[u8]) {
         // Retransmission covers a lost send as it covers a lost datagram.
         debug!(error = %e, "bootstrap: send failed");
     }
+}
+
+/// The SUCI concealment of `[mn.sim]`, when it names the home network's
+/// public key (hex; 32 octets: profile A, 33: profile B), with a fresh
+/// ephemeral key for this bootstrap.
+fn suci_concealment(sim: &SimSettings) -> Result<Option<SuciConcealment>, BootstrapError> {
+    let Some(hex) = sim.suci_public_key.as_deref() else {
+        return Ok(None);
+    };
+    let profile = match hex.len() {
+        64 => Profile::A,
+        66 => Profile::B,
+        n => {
+            return Err(BootstrapError::Sim(format!(
+                "suci_public_key: {n} hex digits, not 64 (profile A) or 66 (profile B)"
+            )));
+        }
+    };
+    let public_key = HomeNetworkPublicKey::from_hex(profile, hex)
+        .map_err(|e| BootstrapError::Sim(format!("suci_public_key: {e}")))?;
+    Ok(Some(SuciConcealment {
+        key_id: sim.suci_key_id,
+        public_key,
+        routing_indicator: sim.suci_routing_indicator.clone(),
+        ephemeral: Zeroizing::new(rand::random()),
+    }))
 }

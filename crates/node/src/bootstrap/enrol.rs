@@ -26,6 +26,7 @@
 //! ([`EnrolError::Protocol`]) rather than hang.
 
 use std::time::Instant;
+use telsec_auth::suci::{HomeNetworkPublicKey, Profile, SchemeOutput, Suci};
 
 use telsec_auth::usim::{Card, UsimClient};
 use telsec_bootstrap::message::NONCE_LEN;
@@ -52,6 +53,35 @@ pub struct EnrolmentConfig {
     /// The HA key learnt earlier: a configuration signed by another key is
     /// dropped.
     pub pinned_ha_key: Option<[u8; 32]>,
+    /// Conceal the IMSI as a SUCI instead of sending the permanent NAI.
+    pub suci: Option<SuciConcealment>,
+}
+
+/// How the node conceals its IMSI (TS 33.501 §6.12.2 and Annex C): the
+/// home network's public key and its id, the routing indicator, and a
+/// fresh ephemeral private key for this bootstrap (from the caller's
+/// CSPRNG). Without it the permanent identity crosses the access network
+/// in clear, as AKA'-Identity carries it.
+#[derive(Clone)]
+pub struct SuciConcealment {
+    /// The home network public key id (hnkey).
+    pub key_id: u8,
+    /// The home network public key (profile A: X25519, B: P-256).
+    pub public_key: HomeNetworkPublicKey,
+    /// The routing indicator, 1 to 4 digits.
+    pub routing_indicator: String,
+    /// This bootstrap's ephemeral private key.
+    pub ephemeral: Zeroizing<[u8; 32]>,
+}
+
+impl core::fmt::Debug for SuciConcealment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SuciConcealment")
+            .field("key_id", &self.key_id)
+            .field("profile", &self.public_key.profile())
+            .field("routing_indicator", &self.routing_indicator)
+            .finish_non_exhaustive()
+    }
 }
 
 impl core::fmt::Debug for EnrolmentConfig {
@@ -76,6 +106,7 @@ impl EnrolmentConfig {
             secret: None,
             retransmit: RetransmitPolicy::default(),
             pinned_ha_key: None,
+            suci: None,
         }
     }
 }
@@ -302,6 +333,62 @@ pub fn permanent_nai(imsi: &str, mnc_len: u8) -> Result<String, EnrolError> {
     ))
 }
 
+/// The SUCI of `imsi` in NAI form (TS 23.003 §28.7.3):
+/// `type0.rid<RI>.schid<1|2>.hnkey<id>.ecckey<hex>.cip<hex>.mac<hex>@nai.5gc.mnc<MNC>.mcc<MCC>.3gppnetwork.org`,
+/// the MSIN concealed with ECIES under the home network's key (TS 33.501
+/// Annex C.3).
+///
+/// # Errors
+/// [`EnrolError::BadImsi`] as [`permanent_nai`], or the concealment fails
+/// (bad routing indicator, unusable key).
+pub fn suci_nai(imsi: &str, mnc_len: u8, c: &SuciConcealment) -> Result<String, EnrolError> {
+    // The same checks as the permanent NAI's.
+    permanent_nai(imsi, mnc_len)?;
+    let bad = |e: telsec_auth::suci::SuciError| EnrolError::Card(format!("SUCI: {e}"));
+    let mnc_end = 3 + usize::from(mnc_len);
+    let (mcc, mnc, msin) = (&imsi[..3], &imsi[3..mnc_end], &imsi[mnc_end..]);
+    let plmn = telsec_auth::kdf::PlmnId::new(mcc, mnc)
+        .map_err(|e| EnrolError::Card(format!("PLMN: {e}")))?;
+    let suci = Suci::conceal_imsi(
+        plmn,
+        msin,
+        &c.routing_indicator,
+        c.key_id,
+        &c.public_key,
+        &c.ephemeral,
+    )
+    .map_err(bad)?;
+    let SchemeOutput::Concealed(output) = suci.scheme_output() else {
+        return Err(EnrolError::Card("SUCI: not concealed".into()));
+    };
+    let key_len = match c.public_key.profile() {
+        Profile::A => 32,
+        Profile::B => 33,
+    };
+    // ECC ephemeral public key || ciphertext || 8-octet MAC tag (C.3.4).
+    if output.len() < key_len + 8 {
+        return Err(EnrolError::Card("SUCI: short scheme output".into()));
+    }
+    let (ecc, rest) = output.split_at(key_len);
+    let (cipher, mac) = rest.split_at(rest.len() - 8);
+    let scheme = match c.public_key.profile() {
+        Profile::A => 1,
+        Profile::B => 2,
+    };
+    Ok(format!(
+        "type0.rid{}.schid{scheme}.hnkey{}.ecckey{}.cip{}.mac{}@nai.5gc.mnc{mnc:0>3}.mcc{mcc}.3gppnetwork.org",
+        c.routing_indicator,
+        c.key_id,
+        hex(ecc),
+        hex(cipher),
+        hex(mac)
+    ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether `response` is an EAP-AKA' Synchronization-Failure: the USIM
 /// refused the challenge's SQN (TS 33.102 §6.3.3) and sent AUTS.
 fn is_sync_failure(response: &[u8]) -> bool {
@@ -330,7 +417,10 @@ impl<C: Card> Enrolment<C> {
         let card = |e: telsec_auth::usim::ClientError| EnrolError::Card(e.to_string());
         let imsi = usim.read_imsi().map_err(card)?;
         let mnc_len = usim.read_mnc_len().map_err(card)?;
-        let identity = permanent_nai(&imsi, mnc_len)?;
+        let identity = match &config.suci {
+            Some(c) => suci_nai(&imsi, mnc_len, c)?,
+            None => permanent_nai(&imsi, mnc_len)?,
+        };
         let peer = Peer::new(
             PeerConfig::new(identity.as_bytes(), config.network_name.as_bytes()),
             usim,
@@ -684,6 +774,42 @@ mod tests {
             done.identity,
             "6001010000000001@nai.epc.mnc001.mcc001.3gppnetwork.org"
         );
+    }
+
+    #[test]
+    fn a_suci_hides_the_imsi_and_the_authority_resolves_it() {
+        use telsec_auth::suci::HomeNetworkPrivateKey;
+        let private = HomeNetworkPrivateKey::from_bytes(Profile::A, &[0x42; 32]).expect("key");
+        let mut ha = Ha::new("ha.telsec.test");
+        let mut authority = AuthorityConfig::new("ha.telsec.test");
+        authority
+            .eap
+            .identities
+            .suci_keys
+            .insert(3, private.clone());
+        ha.authority = Authority::new(authority);
+        let mut config = EnrolmentConfig::new("ha.telsec.test");
+        config.suci = Some(SuciConcealment {
+            key_id: 3,
+            public_key: private.public_key(),
+            routing_indicator: "0".into(),
+            ephemeral: Zeroizing::new([0x24; 32]),
+        });
+        let done = run(&mut ha, config).expect("enrolled");
+        assert_eq!(done.imsi, IMSI, "the home network de-concealed it");
+        assert!(done.identity.starts_with("type0.rid0.schid1.hnkey3.ecckey"));
+        assert!(!done.identity.contains("0000000001"), "no MSIN in clear");
+        // A home agent without the key cannot resolve the identity: no
+        // vector is asked for and the node does not enrol.
+        let mut blind = Ha::new("ha.telsec.test");
+        let mut config = EnrolmentConfig::new("ha.telsec.test");
+        config.suci = Some(SuciConcealment {
+            key_id: 3,
+            public_key: private.public_key(),
+            routing_indicator: "0".into(),
+            ephemeral: Zeroizing::new([0x25; 32]),
+        });
+        assert!(run(&mut blind, config).is_err());
     }
 
     #[test]

@@ -11,4 +11,4 @@ pub mod service;
 pub mod services;
 pub mod settings;
 
-pub use settings::{HaBootstrapSettings, MnBootstrapSettings, SimSettings};
+pub use settings::{HaBootstrapSettings, MnBootstrapSettings, SimSettings, SuciKeySetting};

@@ -186,6 +186,19 @@ pub async fn start(
     };
     let mut authority_config = AuthorityConfig::new(&settings.network_name);
     authority_config.max_sessions = settings.max_sessions;
+    for k in &settings.suci_keys {
+        let profile = match k.profile.as_str() {
+            "a" | "A" => telsec_auth::suci::Profile::A,
+            "b" | "B" => telsec_auth::suci::Profile::B,
+            other => return Err(setting(format!("suci_keys: profile {other:?}: a or b"))),
+        };
+        authority_config
+            .eap
+            .identities
+            .suci_keys
+            .insert_hex(k.id, profile, &k.private_key)
+            .map_err(|e| setting(format!("suci_keys id {}: {e}", k.id)))?;
+    }
     let worker = Worker {
         hlr: HlrLink::new(settings.hlr, "telsec-ha-bootstrap"),
         ha: HaIdentity {

@@ -50,6 +50,20 @@ pub struct HaBootstrapSettings {
     pub registration_lifetime: u16,
     /// Bootstraps in progress at once.
     pub max_sessions: usize,
+    /// SUCI home-network private keys, to de-conceal nodes' identities.
+    pub suci_keys: Vec<SuciKeySetting>,
+}
+
+/// One SUCI home-network key (TS 33.501 Annex C.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuciKeySetting {
+    /// Its id (hnkey), 0-255.
+    pub id: u8,
+    /// `a` (X25519) or `b` (P-256).
+    pub profile: String,
+    /// The private key, hex (32 octets).
+    pub private_key: String,
 }
 
 impl Default for HaBootstrapSettings {
@@ -72,6 +86,7 @@ impl Default for HaBootstrapSettings {
             mip_key_lifetime_secs: 86_400,
             registration_lifetime: 600,
             max_sessions: 1024,
+            suci_keys: Vec::new(),
         }
     }
 }
@@ -111,6 +126,9 @@ mip_algorithm = "{alg}"
 mip_key_lifetime_secs = {life}
 registration_lifetime = {reg}
 max_sessions = {max}
+# SUCI home-network private keys, so nodes may conceal their IMSI:
+# suci_keys = [{{ id = 1, profile = "a", private_key = "<hex>" }}]
+suci_keys = []
 "#,
             enabled = d.enabled,
             listen = d.listen,
@@ -175,6 +193,14 @@ pub struct SimSettings {
     /// The card's SQN array, persisted after every authentication so a
     /// replayed challenge stays refused across runs; relative to data_dir.
     pub sqn_file: PathBuf,
+    /// The home network's SUCI public key (hex: 64 digits for profile A,
+    /// 66 for profile B); with it the node sends a SUCI instead of its IMSI
+    /// (TS 33.501 §6.12.2).
+    pub suci_public_key: Option<String>,
+    /// That key's id (hnkey).
+    pub suci_key_id: u8,
+    /// The routing indicator in the SUCI.
+    pub suci_routing_indicator: String,
 }
 
 impl Default for SimSettings {
@@ -185,6 +211,9 @@ impl Default for SimSettings {
             k: String::new(),
             opc: String::new(),
             sqn_file: PathBuf::from("mn-usim.sqn"),
+            suci_public_key: None,
+            suci_key_id: 1,
+            suci_routing_indicator: "0".to_owned(),
         }
     }
 }
@@ -213,6 +242,12 @@ mnc_len = {mnc}
 k = ""
 opc = ""
 sqn_file = "{sqn}"
+# Conceal the IMSI as a SUCI (TS 33.501 §6.12.2) under the home network's key
+# (hex; 64 digits: profile A, X25519; 66: profile B, P-256), its id, and the
+# routing indicator. Without it the IMSI travels in clear in EAP-AKA'.
+# suci_public_key = "<hex>"
+suci_key_id = 1
+suci_routing_indicator = "0"
 "#,
             ha = d.home_agent,
             name = d.network_name,
