@@ -375,9 +375,16 @@ impl Auc {
                 let seq_ms = sqn_ms.seq(ind_bits);
                 let seq_reserved = self.store.seq_reserved(id)?.unwrap_or(0);
                 if seq_reserved > seq_ms.saturating_add(DEFAULT_DELTA) {
-                    // Moving SEQ_HE down would issue SQNs a second time; the
-                    // USIM may refuse what follows (Annex C.2.1, Δ check).
-                    tracing::error!(imsi = %imsi, seq_ms, seq_reserved, "SEQ_HE is more than Δ ahead of the USIM; not moving it back");
+                    // The USIM refuses anything more than Δ above its
+                    // counter (Annex C.2.1), so SEQ_HE goes back to SEQ_MS
+                    // (§6.3.5 step 5: "resets the value of the counter
+                    // SQN_HE to SQN_MS"), MAC-S having verified. The values
+                    // in between may be issued again, each with a fresh
+                    // RAND; a replayed old AUTS only costs the card one more
+                    // resynchronisation, since it still refuses anything at
+                    // or below its own counter.
+                    tracing::warn!(imsi = %imsi, seq_ms, seq_reserved, "SEQ_HE is more than Δ ahead of the USIM; moving it back to SEQ_MS");
+                    self.store.rewind_seq(id, seq_ms)?;
                 }
                 tracing::info!(imsi = %imsi, seq_ms, "resynchronising SQN");
                 Some(seq_ms)

@@ -628,6 +628,17 @@ impl Store {
         Ok(hwm.map(|h| u64::try_from(h).unwrap_or(0)))
     }
 
+    /// Sets the SEQ high-water mark of subscriber row `id` to `seq` even
+    /// when that is lower: the resynchronisation of TS 33.102 §6.3.5 step 5
+    /// after an authenticated AUTS. The caller drops its lease.
+    pub(crate) fn rewind_seq(&mut self, id: i64, seq: u64) -> Result<(), StoreError> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        self.conn
+            .prepare_cached("UPDATE auc_3g SET seq_hwm = ?2 WHERE subscriber_id = ?1")?
+            .execute(params![id, seq])?;
+        Ok(())
+    }
+
     /// Add a subscriber; returns its id.
     pub fn add_subscriber(&mut self, new: &NewSubscriber) -> Result<i64, StoreError> {
         self.local_changes += 1;

@@ -371,6 +371,51 @@ fn resync_after_the_card_ran_ahead() {
     }
 }
 
+/// The HLR ran far ahead of the card (more than Δ, e.g. provisioned with a
+/// wrong SQN or after another HLR's vectors were lost): the authenticated
+/// AUTS takes SEQ_HE back to SEQ_MS (TS 33.102 §6.3.5 step 5), and the card
+/// accepts the next vectors. Without that the subscriber stays locked out.
+#[test]
+fn resync_takes_seq_he_back_when_the_hlr_ran_far_ahead() {
+    let mut store = memory_store();
+    let mut sub = milenage_sub("901700000000017", K1, OPC1);
+    sub.sqn = 1 << 40;
+    store.add_subscriber(&sub).unwrap();
+    let mut auc = auc_with(store);
+    let card = Milenage::with_opc(&hex16(K1), &hex16(OPC1));
+    let mut state = SqnState::new(SqnPolicy::default()).unwrap();
+    let mut rng = seeded();
+    let req = VectorRequest::new(1);
+    let v = auc.vectors_with(&sub.imsi, &req, &mut rng).unwrap();
+    let u = v[0].umts.as_ref().unwrap();
+    let auts = match aka::verify_autn(&card, &v[0].rand, &u.autn, &mut state) {
+        Err(AkaFailure::SyncFailure { auts, .. }) => auts,
+        other => panic!("the card refuses an SQN far ahead: {other:?}"),
+    };
+    let resync = VectorRequest {
+        count: 2,
+        resync: Some(Resync {
+            rand: v[0].rand,
+            auts,
+        }),
+        ..req
+    };
+    for v in auc.vectors_with(&sub.imsi, &resync, &mut rng).unwrap() {
+        let u = v.umts.as_ref().unwrap();
+        assert!(u.sqn.seq(5) < 1 << 20, "SEQ_HE moved back: {:?}", u.sqn);
+        aka::verify_autn(&card, &v.rand, &u.autn, &mut state).expect("accepted");
+    }
+    let reserved = auc
+        .store()
+        .subscriber(&sub.imsi)
+        .unwrap()
+        .unwrap()
+        .auth_3g
+        .unwrap()
+        .seq_reserved;
+    assert!(reserved < 1 << 20, "the store followed: {reserved}");
+}
+
 #[test]
 fn ind_separation_bit_and_lease_persisted_before_use() {
     let dir = temp_dir("lease");

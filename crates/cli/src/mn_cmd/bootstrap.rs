@@ -45,18 +45,33 @@ pub fn run(args: BootstrapArgs, config: &Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let obtained = runtime
-        .block_on(client::bootstrap(
+    let client::Obtained {
+        config: obtained,
+        fqdn_outcome,
+    } = runtime
+        .block_on(client::bootstrap_reporting(
             &settings,
             &config.mn.sim,
             &config.data_dir,
+            &client::Options::default(),
         ))
         .map_err(classify)?;
     let path = config.in_data_dir(&settings.config_file);
     if args.json {
-        println!("{}", to_json(&obtained, &path));
+        let mut v = to_json(&obtained, &path);
+        v["desired_fqdn"] = json!(settings.desired_fqdn);
+        v["fqdn_outcome"] = json!(outcome_name(fqdn_outcome));
+        println!("{v}");
     } else {
         print!("{}", to_text(&obtained, &path));
+        println!(
+            "  {:<22} {}",
+            "desired FQDN",
+            match &settings.desired_fqdn {
+                Some(d) => format!("{d}: {}", outcome_name(fqdn_outcome)),
+                None => "none asked".to_owned(),
+            }
+        );
     }
     Ok(())
 }
@@ -79,6 +94,18 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// What the home agent made of the desired FQDN, for people and scripts.
+fn outcome_name(o: telsec_bootstrap::FqdnOutcome) -> &'static str {
+    use telsec_bootstrap::FqdnOutcome;
+    match o {
+        FqdnOutcome::NotRequested => "not-requested",
+        FqdnOutcome::Granted => "granted",
+        FqdnOutcome::Invalid => "invalid",
+        FqdnOutcome::OutsideZone => "outside-zone",
+        FqdnOutcome::HeldByAnother => "held-by-another",
+    }
 }
 
 /// The configuration as JSON: everything but the key.

@@ -388,7 +388,13 @@ impl Authority {
         entry.waiting = None;
         entry.last_ms = now_ms;
         let action = match &vector {
-            Ok(v) => entry.eap.on_vector(v),
+            Ok(v) => match entry.eap.on_vector(v) {
+                // An HLR that ignored the request for an EAP-AKA' vector
+                // (Current RAT Type E-UTRAN): fail the node now rather
+                // than leave it retransmitting into silence.
+                Err(telsec_eap::ServerError::AmfSeparationBit) => entry.eap.on_vector_unavailable(),
+                other => other,
+            },
             Err(_) => entry.eap.on_vector_unavailable(),
         };
         match action {
@@ -444,6 +450,70 @@ impl Authority {
         if self.sessions.len() != before {
             let sessions = &self.sessions;
             self.by_nonce.retain(|_, id| sessions.contains_key(id));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telsec_auth::aka::generate_vector;
+    use telsec_auth::milenage::Milenage;
+    use telsec_auth::sqn::Sqn;
+    use telsec_bootstrap::{NodeSession, NodeSessionConfig, RetransmitPolicy};
+
+    /// A vector without the AMF separation bit (an HLR that ignored the
+    /// E-UTRAN RAT type) ends the session with EAP-Failure at once.
+    #[test]
+    fn a_vector_unfit_for_eap_akaprime_fails_the_session_promptly() {
+        let mut authority = Authority::new(AuthorityConfig::new("ha.telsec.test"));
+        let (mut node, start) = NodeSession::start(
+            NodeSessionConfig {
+                ha_name: "ha.telsec.test".into(),
+                identity_hint: None,
+                retransmit: RetransmitPolicy::default(),
+                pinned_ha_key: None,
+            },
+            [5; 16],
+            std::time::Instant::now(),
+        )
+        .expect("start");
+        let out = authority.handle(0, &start, [1; 9]);
+        let Note::Started(session) = out.note else {
+            panic!("{:?}", out.note)
+        };
+        let request = match node.handle(&out.reply.expect("first EAP request")) {
+            Ok(telsec_bootstrap::NodeEvent::Eap(e)) => e,
+            other => panic!("{other:?}"),
+        };
+        // The node's AKA'-Identity response with its permanent NAI.
+        let identity = b"6001010000000001@nai.epc.mnc001.mcc001.3gppnetwork.org";
+        let message = telsec_eap::Message {
+            subtype: telsec_eap::Subtype::Identity,
+            attributes: vec![telsec_eap::attribute::Attribute::Identity(identity)],
+        };
+        let response = message
+            .to_packet(telsec_eap::Code::Response, request[1], None)
+            .expect("packet");
+        let datagram = node
+            .send_eap(&response, std::time::Instant::now())
+            .expect("sent");
+        let out = authority.handle(0, &datagram, [2; 9]);
+        assert!(matches!(out.work, Some(Work::Vector { .. })), "{out:?}");
+        let m = Milenage::with_opc(&[1; 16], &[2; 16]);
+        let sqn = Sqn::new(32).expect("sqn");
+        let vector = generate_vector(&m, &[3; 16], sqn, &[0x00, 0x00]);
+        let out = authority.on_vector(0, session, Ok(vector));
+        // The server's failure path: an AKA-Notification ("general
+        // failure", RFC 4187 §6.3.1), then EAP-Failure; no challenge.
+        let reply = out.reply.expect("an answer goes out at once");
+        match node.handle(&reply) {
+            Ok(telsec_bootstrap::NodeEvent::Eap(e)) => {
+                let (code, _, m) = telsec_eap::Message::parse_packet(&e).expect("EAP-AKA'");
+                assert_eq!(code, telsec_eap::Code::Request);
+                assert_eq!(m.subtype, telsec_eap::Subtype::Notification);
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

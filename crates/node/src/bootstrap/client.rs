@@ -294,6 +294,31 @@ pub async fn bootstrap_with(
     data_dir: &Path,
     options: &Options,
 ) -> Result<NodeConfig, BootstrapError> {
+    bootstrap_reporting(settings, sim, data_dir, options)
+        .await
+        .map(|o| o.config)
+}
+
+/// A bootstrap's result: the stored configuration, and what the home
+/// agent made of the desired FQDN (which the stored form does not keep).
+#[derive(Debug)]
+pub struct Obtained {
+    /// The configuration as stored.
+    pub config: NodeConfig,
+    /// Granted, or why not (seed 003 step 9).
+    pub fqdn_outcome: telsec_bootstrap::FqdnOutcome,
+}
+
+/// [`bootstrap_with`], also reporting the FQDN outcome.
+///
+/// # Errors
+/// As [`bootstrap_with`].
+pub async fn bootstrap_reporting(
+    settings: &MnBootstrapSettings,
+    sim: &SimSettings,
+    data_dir: &Path,
+    options: &Options,
+) -> Result<Obtained, BootstrapError> {
     let home_agent = settings.home_agent;
     let sqn_path = data_dir.join(&sim.sqn_file);
     let config_path = data_dir.join(&settings.config_file);
@@ -398,7 +423,10 @@ pub async fn bootstrap_with(
         path = %config_path.display(),
         "bootstrap: configuration obtained and stored"
     );
-    Ok(config)
+    Ok(Obtained {
+        config,
+        fqdn_outcome: enrolled.response.fqdn_outcome,
+    })
 }
 
 async fn send(socket: &UdpSocket, bytes: &[u8]) {
