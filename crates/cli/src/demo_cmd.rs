@@ -34,6 +34,12 @@ pub struct BootstrapArgs {
     /// Print the report as JSON instead of a timeline.
     #[arg(long)]
     json: bool,
+    /// Instead of the scenario, measure: N subscribers each bootstrap once per pass (HLR,
+    /// DNS and the home agent's state on disk, as in service), at 1 and 8 in flight, then
+    /// again with timing relays to say where the time goes. Prints bootstraps/s and
+    /// p50/p99 latency (see BENCHMARKS.md).
+    #[arg(long, value_name = "N")]
+    bench: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -59,6 +65,24 @@ pub fn run(cmd: DemoCommand) -> anyhow::Result<()> {
 
 fn bootstrap(a: BootstrapArgs) -> anyhow::Result<()> {
     use telsec_node::bootstrap_demo::{self, BootstrapOptions};
+    if let Some(n) = a.bench {
+        use telsec_node::bootstrap_bench::{self, BenchOptions};
+        let opts = BenchOptions {
+            address: std::net::Ipv4Addr::new(127, 0, 0, 91),
+            subscribers: n,
+            ..BenchOptions::default()
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let report = runtime.block_on(bootstrap_bench::run(&opts))?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{report}");
+        }
+        return Ok(());
+    }
     let dir = std::env::temp_dir().join(format!("telsec-demo-bootstrap-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let opts = BootstrapOptions {

@@ -25,6 +25,7 @@
 pub mod addr_watch;
 pub mod atomic_file;
 pub mod bootstrap;
+pub mod bootstrap_bench;
 pub mod bootstrap_demo;
 pub mod config;
 pub mod dns_setup;
