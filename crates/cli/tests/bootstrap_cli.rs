@@ -307,7 +307,11 @@ fn card_ahead_of_the_hlr_resynchronises_and_succeeds() {
         &slots,
     )
     .unwrap();
-    std::fs::write(node.path("mn-usim.sqn"), ahead.to_bytes()).unwrap();
+    std::fs::write(
+        node.path(&format!("mn-usim.{ALICE_IMSI}.sqn")),
+        ahead.to_bytes(),
+    )
+    .unwrap();
 
     let done = node.bootstrap(Some("alice.telsec.test"));
     check_config(&done.json(), &site, &node, ALICE_IMSI, "alice.telsec.test");
@@ -328,7 +332,10 @@ fn card_ahead_of_the_hlr_resynchronises_and_succeeds() {
     );
     assert_eq!(log.with_message("EAP-AKA' succeeded").len(), 1);
     // The card accepted an SQN above the one it had seen.
-    let card = SqnState::from_bytes(&std::fs::read(node.path("mn-usim.sqn")).unwrap()).unwrap();
+    let card = SqnState::from_bytes(
+        &std::fs::read(node.path(&format!("mn-usim.{ALICE_IMSI}.sqn"))).unwrap(),
+    )
+    .unwrap();
     assert!(card.sqn_ms().seq(policy.ind_bits) > SEQ_MS, "{card:?}");
 
     // Back in step: the next bootstrap needs no resynchronisation.
@@ -385,7 +392,10 @@ fn hlr_too_far_ahead_resynchronises_and_succeeds() {
             .len(),
         1
     );
-    let card = SqnState::from_bytes(&std::fs::read(node.path("mn-usim.sqn")).unwrap()).unwrap();
+    let card = SqnState::from_bytes(
+        &std::fs::read(node.path(&format!("mn-usim.{ALICE_IMSI}.sqn"))).unwrap(),
+    )
+    .unwrap();
     assert!(
         card.sqn_ms().value() < 1 << 30,
         "the card kept its own range: {card:?}"

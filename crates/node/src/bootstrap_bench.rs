@@ -649,8 +649,12 @@ async fn bootstraps(
     for i in 0..subscribers.len() {
         let node = nodes.join(i.to_string());
         std::fs::create_dir_all(&node).map_err(start_err)?;
-        client::load_or_create_signing_key(&node.join(&defaults.signing_key_file))
-            .map_err(start_err)?;
+        client::load_or_create_signing_key(&client::signing_key_path(
+            &defaults,
+            &subscribers[i].imsi,
+            &node,
+        ))
+        .map_err(start_err)?;
     }
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = JoinSet::new();

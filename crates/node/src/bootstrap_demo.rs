@@ -210,7 +210,11 @@ pub async fn run(
         .iter()
         .map(|r| r.data.to_string())
         .collect();
-    let key_file = opts.dir.join("alice").join("mn.key");
+    let key_file = crate::bootstrap::client::signing_key_path(
+        &MnBootstrapSettings::default(),
+        ALICE,
+        &opts.dir.join("alice"),
+    );
     let node_key = std::fs::read(&key_file).map_err(|e| DemoError::Step(e.to_string()))?;
     let public = node_key
         .as_slice()

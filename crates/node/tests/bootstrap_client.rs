@@ -281,7 +281,7 @@ fn mode(path: &Path) -> u32 {
 }
 
 fn card_sqn(dir: &Path, sim: &SimSettings) -> SqnState {
-    SqnState::from_bytes(&std::fs::read(dir.join(&sim.sqn_file)).expect("sqn file"))
+    SqnState::from_bytes(&std::fs::read(client::sqn_path(sim, dir)).expect("sqn file"))
         .expect("sqn state")
 }
 
@@ -340,7 +340,7 @@ async fn success_stores_the_configuration_bound_to_the_imsi() {
     );
     // The node's key: 32 octets, 0600; the HA saw its public half with
     // the IMSI the AuC authenticated and the desired name.
-    let key_path = dir.join(&settings.signing_key_file);
+    let key_path = client::signing_key_path(&settings, IMSI, &dir);
     let seed: [u8; 32] = std::fs::read(&key_path)
         .expect("key")
         .try_into()
@@ -362,7 +362,7 @@ async fn success_stores_the_configuration_bound_to_the_imsi() {
         assert!(s.resyncs.is_empty());
     }
     #[cfg(unix)]
-    for p in [&config_path, &key_path, &dir.join(&sim.sqn_file)] {
+    for p in [&config_path, &key_path, &client::sqn_path(&sim, &dir)] {
         assert_eq!(mode(p), 0o600, "{}", p.display());
     }
 
@@ -378,10 +378,11 @@ async fn success_stores_the_configuration_bound_to_the_imsi() {
         assert!(s.resyncs.is_empty(), "the card accepted the next SQN");
     }
 
-    // SIM swap: the other card (its own SQN storage) obtains its own
-    // configuration, which replaces the first; the first SIM gets none.
-    let mut other = self::sim(OTHER_IMSI, &OTHER_K, &OTHER_OPC);
-    other.sqn_file = PathBuf::from("other-usim.sqn");
+    // SIM swap: the other card obtains its own configuration, which
+    // replaces the first; the first SIM gets none. The device key and the
+    // SQN array are the other SIM's own: the first SIM's key, published
+    // under the first subscriber's name, does not speak for the second.
+    let other = self::sim(OTHER_IMSI, &OTHER_K, &OTHER_OPC);
     let swapped = client::bootstrap_with(&settings, &other, &dir, &fast())
         .await
         .expect("other SIM");
@@ -394,6 +395,14 @@ async fn success_stores_the_configuration_bound_to_the_imsi() {
         client::stored_config(&settings, OTHER_IMSI, &dir).expect("readable"),
         Some(swapped)
     );
+    let other_key = std::fs::read(client::signing_key_path(&settings, OTHER_IMSI, &dir))
+        .expect("the other SIM's key");
+    assert_ne!(other_key, seed, "a new device key for the new subscriber");
+    assert!(client::sqn_path(&other, &dir).exists());
+    {
+        let s = ha.state.lock().expect("state");
+        assert_ne!(s.decisions[2].2, public, "the HA saw the new key");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -418,7 +427,7 @@ async fn wrong_network_name_fails_and_stores_nothing() {
     );
     assert!(!dir.join(&settings.config_file).exists());
     // The peer refused before the USIM ran: its SQN array is unchanged.
-    assert!(!dir.join(&sim.sqn_file).exists());
+    assert!(!client::sqn_path(&sim, &dir).exists());
     let s = ha.state.lock().expect("state");
     assert_eq!(s.issued.len(), 1);
     assert!(s.decisions.is_empty());
@@ -517,7 +526,7 @@ async fn replayed_challenge_is_refused_across_runs() {
 
     // Control: without the stored SQN array the same replay would pass,
     // so it was the persisted state that refused it.
-    std::fs::remove_file(dir.join(&sim.sqn_file)).expect("remove");
+    std::fs::remove_file(client::sqn_path(&sim, &dir)).expect("remove");
     client::bootstrap_with(&settings, &sim, &dir, &fast())
         .await
         .expect("a fresh card accepts the old challenge");

@@ -353,6 +353,8 @@ pub struct Node {
     pub dir: TempDir,
     pub config: PathBuf,
     site_ip: Ipv4Addr,
+    /// The IMSI of the SIM in `[mn.sim]` (the node's key file is per IMSI).
+    imsi: std::cell::RefCell<String>,
 }
 
 /// The outcome of one `telsec mn bootstrap --json`.
@@ -392,6 +394,7 @@ impl Node {
             dir,
             config,
             site_ip: site.ip,
+            imsi: std::cell::RefCell::new(sim.imsi.clone()),
         };
         node.set_sim(sim);
         node
@@ -399,6 +402,7 @@ impl Node {
 
     /// Rewrites `[mn.sim]` (a SIM swap keeps the data directory).
     pub fn set_sim(&self, sim: &Sim) {
+        self.imsi.replace(sim.imsi.clone());
         let ip = self.site_ip;
         std::fs::write(
             &self.config,
@@ -455,7 +459,7 @@ opc = "{opc}"
 
     /// The node's Ed25519 public key.
     pub fn public_key(&self) -> [u8; 32] {
-        public_key_of(&self.path("mn.key"))
+        public_key_of(&self.path(&format!("mn.{}.key", self.imsi.borrow())))
     }
 
     /// The configuration `telsec mn bootstrap` stored.

@@ -128,7 +128,34 @@ fn key16(hex: &str, name: &str) -> Result<Zeroizing<[u8; 16]>, BootstrapError> {
     Ok(key)
 }
 
-/// The soft USIM of `sim`, its SQN array restored from `sim.sqn_file`
+/// `file` in `data_dir` with the IMSI before its extension
+/// (`mn.key` → `mn.<IMSI>.key`): what belongs to one SIM is never read
+/// for another. After a SIM swap the new subscriber gets its own device
+/// key (the old one stays published under the old subscriber's name, and
+/// must not speak for the new one) and its card its own SQN array.
+pub fn per_imsi(data_dir: &Path, file: &Path, imsi: &str) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match file.extension() {
+        Some(ext) => format!("{stem}.{imsi}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{imsi}"),
+    };
+    data_dir.join(file.with_file_name(name))
+}
+
+/// Where the card of `sim` keeps its SQN array.
+pub fn sqn_path(sim: &SimSettings, data_dir: &Path) -> PathBuf {
+    per_imsi(data_dir, &sim.sqn_file, &sim.imsi)
+}
+
+/// Where the node keeps its Ed25519 key for the SIM `imsi`.
+pub fn signing_key_path(settings: &MnBootstrapSettings, imsi: &str, data_dir: &Path) -> PathBuf {
+    per_imsi(data_dir, &settings.signing_key_file, imsi)
+}
+
+/// The soft USIM of `sim`, its SQN array restored from its SQN file
 /// (relative to `data_dir`) when that exists. A corrupt SQN file is an
 /// error, never a fresh array: that would accept old challenges again.
 ///
@@ -137,7 +164,7 @@ fn key16(hex: &str, name: &str) -> Result<Zeroizing<[u8; 16]>, BootstrapError> {
 pub fn soft_usim(sim: &SimSettings, data_dir: &Path) -> Result<SoftUsim, BootstrapError> {
     let k = key16(&sim.k, "k")?;
     let opc = key16(&sim.opc, "opc")?;
-    let path = data_dir.join(&sim.sqn_file);
+    let path = sqn_path(sim, data_dir);
     let fail = file_error(&path);
     let sqn = match atomic_file::read_if_exists(&path).map_err(|e| fail(e.to_string()))? {
         Some(bytes) => SqnState::from_bytes(&bytes).map_err(|e| fail(e.to_string()))?,
@@ -320,11 +347,11 @@ pub async fn bootstrap_reporting(
     options: &Options,
 ) -> Result<Obtained, BootstrapError> {
     let home_agent = settings.home_agent;
-    let sqn_path = data_dir.join(&sim.sqn_file);
+    let sqn_path = sqn_path(sim, data_dir);
     let config_path = data_dir.join(&settings.config_file);
     let card = soft_usim(sim, data_dir)?;
     let mut persisted = card.sqn_state().to_bytes();
-    let signing_key = load_or_create_signing_key(&data_dir.join(&settings.signing_key_file))?;
+    let signing_key = load_or_create_signing_key(&signing_key_path(settings, &sim.imsi, data_dir))?;
     match read_stored(&config_path) {
         Ok(Some(c)) if !c.usable_with(&sim.imsi) => {
             info!(path = %config_path.display(), "stored configuration belongs to another SIM; a new one replaces it");

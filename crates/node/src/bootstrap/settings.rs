@@ -162,7 +162,8 @@ pub struct MnBootstrapSettings {
     /// relative to data_dir.
     pub config_file: PathBuf,
     /// The node's Ed25519 key (created 0600 when absent), relative to
-    /// data_dir.
+    /// data_dir; one per SIM: the IMSI goes before the extension
+    /// (`mn.<IMSI>.key`).
     pub signing_key_file: PathBuf,
 }
 
@@ -191,7 +192,8 @@ pub struct SimSettings {
     /// Milenage OPc, hex (16 octets).
     pub opc: String,
     /// The card's SQN array, persisted after every authentication so a
-    /// replayed challenge stays refused across runs; relative to data_dir.
+    /// replayed challenge stays refused across runs; relative to data_dir,
+    /// the IMSI before the extension (`mn-usim.<IMSI>.sqn`).
     pub sqn_file: PathBuf,
     /// The home network's SUCI public key (hex: 64 digits for profile A,
     /// 66 for profile B); with it the node sends a SUCI instead of its IMSI
@@ -231,7 +233,8 @@ home_agent = "{ha}"
 # Must equal the home agent's [ha.bootstrap] network_name.
 network_name = "{name}"
 # desired_fqdn = "alice.telsec.test"
-# The configuration obtained (bound to the IMSI) and the node's Ed25519 key.
+# The configuration obtained (bound to the IMSI) and the node's Ed25519 key
+# (one per SIM: stored as mn.<IMSI>.key).
 config_file = "{cf}"
 signing_key_file = "{sk}"
 
