@@ -23,6 +23,9 @@ use telsec_bootstrap::{
 };
 use telsec_eap::{Action, Outcome, Server, ServerConfig};
 
+/// How often [`Authority::handle`] sweeps idle sessions (ms).
+const SWEEP_EVERY_MS: u64 = 1_000;
+
 /// How the authority is set up.
 #[derive(Debug, Clone)]
 pub struct AuthorityConfig {
@@ -173,6 +176,8 @@ pub struct Authority {
     config: AuthorityConfig,
     sessions: HashMap<SessionId, Entry>,
     by_nonce: HashMap<[u8; 16], SessionId>,
+    /// When the table was last swept for idle sessions.
+    swept_ms: u64,
 }
 
 impl Authority {
@@ -182,6 +187,7 @@ impl Authority {
             config,
             sessions: HashMap::new(),
             by_nonce: HashMap::new(),
+            swept_ms: 0,
         }
     }
 
@@ -203,7 +209,11 @@ impl Authority {
     /// A datagram from a node. `random` gives 9 fresh random octets (8 of
     /// session id, 1 first EAP identifier) when a session is created.
     pub fn handle(&mut self, now_ms: u64, datagram: &[u8], random: [u8; 9]) -> Output {
-        self.expire(now_ms);
+        // A sweep walks every session: once a second is enough for an idle
+        // limit of seconds, and keeps it off each datagram's path.
+        if now_ms.saturating_sub(self.swept_ms) >= SWEEP_EVERY_MS {
+            self.expire(now_ms);
+        }
         match route(datagram) {
             Err(e) => Output::dropped(e),
             Ok(Route::Start { nonce }) => match self.by_nonce.get(&nonce).copied() {
@@ -215,6 +225,10 @@ impl Authority {
     }
 
     fn start(&mut self, now_ms: u64, nonce: [u8; 16], datagram: &[u8], random: [u8; 9]) -> Output {
+        if self.sessions.len() >= self.config.max_sessions {
+            // Idle sessions make room before a Start is refused.
+            self.expire(now_ms);
+        }
         if self.sessions.len() >= self.config.max_sessions {
             return match telsec_bootstrap::Packet::new_checked(datagram) {
                 Ok(p) => Output {
@@ -443,6 +457,7 @@ impl Authority {
     /// Drops sessions idle for longer than the configured time (finished
     /// ones included: they only answered repeats).
     pub fn expire(&mut self, now_ms: u64) {
+        self.swept_ms = now_ms;
         let idle = self.config.idle_ms;
         let before = self.sessions.len();
         self.sessions

@@ -121,6 +121,8 @@ struct Worker {
     pool: AddressPool,
     pool_file: PathBuf,
     subscriber_database: Option<PathBuf>,
+    /// The read-only connection to it, opened on first use and kept.
+    subscribers: Option<rusqlite::Connection>,
     ha_commands: mpsc::Sender<HaCommand>,
 }
 
@@ -216,6 +218,7 @@ pub async fn start(
             .subscriber_database
             .as_ref()
             .map(|p| data_dir.join(p)),
+        subscribers: None,
         ha_commands,
         settings,
     };
@@ -480,19 +483,22 @@ impl Worker {
     }
 
     /// The subscriber's name from the telsec HLR database (read-only).
-    fn subscriber_name(&self, imsi: &str) -> Option<String> {
-        let path = self.subscriber_database.as_ref()?;
-        let db =
-            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .inspect_err(|e| warn!(error = %e, "subscriber database"))
-                .ok()?;
-        db.query_row(
-            "SELECT name FROM subscriber WHERE imsi = ?1",
-            [imsi],
-            |row| row.get::<_, String>(0),
-        )
-        .ok()
-        .filter(|n| !n.trim().is_empty())
+    fn subscriber_name(&mut self, imsi: &str) -> Option<String> {
+        if self.subscribers.is_none() {
+            let path = self.subscriber_database.as_ref()?;
+            self.subscribers = rusqlite::Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .inspect_err(|e| warn!(error = %e, "subscriber database"))
+            .ok();
+        }
+        let db = self.subscribers.as_ref()?;
+        db.prepare_cached("SELECT name FROM subscriber WHERE imsi = ?1")
+            .ok()?
+            .query_row([imsi], |row| row.get::<_, String>(0))
+            .ok()
+            .filter(|n| !n.trim().is_empty())
     }
 
     async fn publish(&mut self, records: &NodeRecords) -> Result<(), String> {
