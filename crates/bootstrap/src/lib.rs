@@ -113,6 +113,7 @@
 
 pub mod cause;
 pub mod ha;
+pub mod hit;
 pub mod keys;
 pub mod message;
 pub mod node;
@@ -129,6 +130,7 @@ pub mod tlv;
 pub use cause::Cause;
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use ha::{HaError, HaEvent, HaPhase, HaSession};
+pub use hit::{Hid, Hit, HitError};
 pub use keys::{Direction, EMSK_LEN, SessionKeys};
 pub use message::{
     Body, DEFAULT_PORT, Header, MessageError, MessageType, Packet, Repr, Route, SessionId,
@@ -142,7 +144,9 @@ pub use policy::{
 };
 pub use pool::{AddressPool, PoolConfig, PoolError};
 pub use request::{ConfigRequest, RequestError, VerifiedConfigRequest};
-pub use response::{ConfigAnswer, ConfigResponse, MipAlgorithm, MipConfig, MipSa, ResponseError};
+pub use response::{
+    ConfigAnswer, ConfigResponse, HipConfig, MipAlgorithm, MipConfig, MipSa, ResponseError,
+};
 pub use retransmit::RetransmitPolicy;
 pub use seal::SealError;
 pub use tlv::TlvError;

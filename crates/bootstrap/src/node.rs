@@ -108,6 +108,10 @@ pub enum NodeError {
     /// The configuration is signed by a key other than the pinned one.
     #[error("HA key differs from the pinned key")]
     PinnedKeyMismatch,
+    /// HIP mode: the HIT the forwarding agent published is not the HIT
+    /// of the key this node sent.
+    #[error("HIT {0} is not this node's: {1}")]
+    WrongHit(crate::hit::Hit, crate::hit::HitError),
     /// Building the ConfigRequest failed.
     #[error("cannot build the request: {0}")]
     Request(#[from] RequestError),
@@ -143,6 +147,8 @@ pub struct NodeSession {
     outstanding: Option<Outstanding>,
     keys: Option<SessionKeys>,
     guard: ReplayGuard,
+    /// The public key the ConfigRequest carried (HIP mode checks its HIT).
+    sent_key: Option<[u8; 32]>,
 }
 
 impl NodeSession {
@@ -162,6 +168,7 @@ impl NodeSession {
             outstanding: None,
             keys: None,
             guard: ReplayGuard::new(),
+            sent_key: None,
         };
         let sequence = s.take_sequence()?;
         let bytes = Repr {
@@ -298,6 +305,11 @@ impl NodeSession {
                 {
                     return Err(NodeError::PinnedKeyMismatch);
                 }
+                if let (Some(hip), Some(key)) = (&config.hip, &self.sent_key) {
+                    hip.hit
+                        .check_ed25519(key)
+                        .map_err(|e| NodeError::WrongHit(hip.hit, e))?;
+                }
                 self.phase = NodePhase::Done;
                 NodeEvent::Configured(Box::new(config))
             }
@@ -379,6 +391,7 @@ impl NodeSession {
         let bytes = seal::seal(keys, Direction::NodeToHa, &header, &plaintext)?;
         self.take_sequence()?;
         self.send(bytes.clone(), header.sequence, now);
+        self.sent_key = Some(signing_key.verifying_key().to_bytes());
         self.phase = NodePhase::Configuring;
         Ok(bytes)
     }

@@ -20,21 +20,24 @@
 //! mip-sa <spi> <algorithm code> <lifetime s> <key hex>
 //! registration-lifetime 600
 //! rendezvous 192.0.2.9
+//! hit 2001:3f:fe00:1405:ff13:41b3:a581:5218
 //! name-server 192.0.2.53
 //! dns-zone mobile.example.net
 //! obtained-at <Unix seconds>
 //! ```
 //!
-//! `mip-sa` and `registration-lifetime` come together; `rendezvous`,
-//! `name-server` and `dns-zone` are optional; every record at most once.
+//! `mip-sa` and `registration-lifetime` come together (Mobile IP mode), so
+//! do `rendezvous` and `hit` (HIP mode); `name-server` and `dns-zone` are
+//! optional; every record at most once.
 
 use core::net::Ipv4Addr;
 
 use zeroize::Zeroizing;
 
+use crate::hit::Hit;
 use crate::persist::{self, TextError, from_hex, is_valid_imsi, to_hex};
 use crate::policy::normalize_name;
-use crate::response::{ConfigResponse, MipAlgorithm, MipConfig, MipSa};
+use crate::response::{ConfigResponse, HipConfig, MipAlgorithm, MipConfig, MipSa};
 
 /// The first line of the text format.
 pub const NODE_CONFIG_MAGIC: &str = "telsec-bootstrap node-config v1";
@@ -66,8 +69,8 @@ pub struct NodeConfig {
     pub ha_public_key: [u8; 32],
     /// Mobile IP mode: SA and registration lifetime.
     pub mip: Option<MipConfig>,
-    /// HIP mode: the rendezvous server.
-    pub rendezvous: Option<Ipv4Addr>,
+    /// HIP mode: the forwarding agent and the node's HIT.
+    pub hip: Option<HipConfig>,
     /// The DNS server of the zone.
     pub name_server: Option<Ipv4Addr>,
     /// The DNS zone.
@@ -95,7 +98,7 @@ impl NodeConfig {
             ha_address: response.ha_address,
             ha_public_key: response.ha_public_key,
             mip: response.mip.clone(),
-            rendezvous: response.rendezvous,
+            hip: response.hip,
             name_server: response.name_server,
             dns_zone: response.dns_zone.clone(),
             obtained_at,
@@ -138,8 +141,11 @@ impl NodeConfig {
                 m.registration_lifetime
             ));
         }
-        if let Some(r) = self.rendezvous {
-            s.push_str(&format!("rendezvous {r}\n"));
+        if let Some(h) = &self.hip {
+            s.push_str(&format!(
+                "rendezvous {}\nhit {}\n",
+                h.forwarding_agent, h.hit
+            ));
         }
         if let Some(ns) = self.name_server {
             s.push_str(&format!("name-server {ns}\n"));
@@ -163,6 +169,7 @@ impl NodeConfig {
             sa: Option<MipSa>,
             reg: Option<u16>,
             rvs: Option<Ipv4Addr>,
+            hit: Option<Hit>,
             ns: Option<Ipv4Addr>,
             zone: Option<String>,
             at: Option<u64>,
@@ -215,6 +222,12 @@ impl NodeConfig {
                     )?;
                 }
                 ["rendezvous", v] => set(&mut p.rvs, ip(v)?, line)?,
+                ["hit", v] => {
+                    let hit = v
+                        .parse::<core::net::Ipv6Addr>()
+                        .map_err(|_| bad("not a HIT (IPv6 form)"))?;
+                    set(&mut p.hit, Hit::from_bytes(hit.octets()), line)?
+                }
                 ["name-server", v] => set(&mut p.ns, ip(v)?, line)?,
                 ["dns-zone", v] => set(&mut p.zone, name(v)?, line)?,
                 ["obtained-at", v] => {
@@ -232,6 +245,14 @@ impl NodeConfig {
             (None, None) => None,
             _ => return Err(missing("mip-sa and registration-lifetime go together")),
         };
+        let hip = match (p.rvs, p.hit) {
+            (Some(forwarding_agent), Some(hit)) => Some(HipConfig {
+                forwarding_agent,
+                hit,
+            }),
+            (None, None) => None,
+            _ => return Err(missing("rendezvous and hit go together")),
+        };
         Ok(NodeConfig {
             imsi: p.imsi.ok_or(missing("imsi missing"))?,
             fqdn: p.fqdn.ok_or(missing("fqdn missing"))?,
@@ -239,7 +260,7 @@ impl NodeConfig {
             ha_address: p.ha.ok_or(missing("ha-address missing"))?,
             ha_public_key: p.key.ok_or(missing("ha-public-key missing"))?,
             mip,
-            rendezvous: p.rvs,
+            hip,
             name_server: p.ns,
             dns_zone: p.zone,
             obtained_at: p.at.ok_or(missing("obtained-at missing"))?,
@@ -266,12 +287,23 @@ mod tests {
 
         let mut hip = sample();
         hip.mip = None;
-        hip.rendezvous = Some(Ipv4Addr::new(192, 0, 2, 9));
+        hip.hip = Some(HipConfig {
+            forwarding_agent: Ipv4Addr::new(192, 0, 2, 9),
+            hit: Hit::from_bytes([0x20, 0x01, 0x00, 0x3f, 1, 2, 3, 5, 9, 9, 9, 9, 9, 9, 9, 9]),
+        });
         hip.dns_zone = None;
         let c = NodeConfig::from_response(IMSI, &hip, 5).unwrap();
         assert_eq!(NodeConfig::parse(&c.serialize()).unwrap(), c);
         assert_eq!(c.sa_expires_at(), None);
         assert!(NodeConfig::from_response("x", &hip, 5).is_err());
+        let text = c.serialize();
+        assert!(
+            text.contains("hit 2001:3f:102:305:909:909:909:909\n"),
+            "{}",
+            text.as_str()
+        );
+        assert!(NodeConfig::parse(&text.replace("rendezvous 192.0.2.9\n", "")).is_err());
+        assert!(NodeConfig::parse(&text.replace("hit 2001:3f", "hit 2001:zz")).is_err());
     }
 
     #[test]

@@ -15,11 +15,13 @@
 //! | `Rendezvous` | IPv4 of the HIP forwarding agent / RVS, 4 octets |
 //! | `NameServer` | IPv4, 4 octets |
 //! | `DnsZone` | the zone, 1..=253 octets |
+//! | `Hit` | the node's HIT, 16 octets ([`crate::hit`]) |
 //! | `HaSignature` | Ed25519, 64 octets; always last |
 //!
 //! `MipSa` and `RegistrationLifetime` come together (Mobile IP mode);
-//! `Rendezvous` names the forwarding agent in HIP mode; at least one mode
-//! is present. The SA is an RFC 5944 §1.6 / §5.1 mobility security
+//! `Rendezvous` and `Hit` come together (HIP mode: the forwarding agent,
+//! and the HIT it published with the node's key); at least one mode is
+//! present. The SA is an RFC 5944 §1.6 / §5.1 mobility security
 //! association: SPI ≥ 256 (0-255 reserved), algorithm 1 = HMAC-MD5 (the
 //! RFC 5944 §3.5.1 default), 2 = HMAC-SHA-256.
 //!
@@ -37,6 +39,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use zeroize::Zeroizing;
 
 use crate::cause::Cause;
+use crate::hit::{HIT_LEN, Hit};
 use crate::keys::KEY_LEN;
 use crate::message::{MAX_TEXT_LEN, truncate_utf8};
 use crate::policy::FqdnOutcome;
@@ -66,8 +69,9 @@ pub enum ResponseError {
     /// The HA signature does not verify.
     #[error("HA signature does not verify")]
     BadSignature,
-    /// Neither Mobile IP (SA and lifetime) nor HIP (rendezvous), or an SA
-    /// without a lifetime or the reverse.
+    /// Neither Mobile IP (SA and lifetime) nor HIP (rendezvous and HIT), or
+    /// half of either (an SA without a lifetime, a HIT without a
+    /// rendezvous, or the reverse).
     #[error("no complete Mobile IP or HIP configuration")]
     NoMobility,
     /// An SA with a reserved SPI or a key of bad length.
@@ -180,6 +184,15 @@ pub struct MipConfig {
     pub registration_lifetime: u16,
 }
 
+/// HIP mode: where the node is reachable through, and under which tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HipConfig {
+    /// The forwarding agent, the node's rendezvous server (RFC 8004).
+    pub forwarding_agent: Ipv4Addr,
+    /// The HIT published in the node's HIP RR (RFC 8005 §5).
+    pub hit: Hit,
+}
+
 /// The configuration the HA gives a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigResponse {
@@ -195,8 +208,8 @@ pub struct ConfigResponse {
     pub ha_public_key: [u8; 32],
     /// Mobile IP mode.
     pub mip: Option<MipConfig>,
-    /// HIP mode: the forwarding agent acting as rendezvous server.
-    pub rendezvous: Option<Ipv4Addr>,
+    /// HIP mode.
+    pub hip: Option<HipConfig>,
     /// The DNS server that serves the zone.
     pub name_server: Option<Ipv4Addr>,
     /// The DNS zone of the FQDN.
@@ -248,7 +261,7 @@ impl ConfigResponse {
         if let Some(z) = &self.dns_zone {
             check_name(z)?;
         }
-        if self.mip.is_none() && self.rendezvous.is_none() {
+        if self.mip.is_none() && self.hip.is_none() {
             return Err(ResponseError::NoMobility);
         }
         let mut out = Zeroizing::new(Vec::new());
@@ -265,14 +278,21 @@ impl ConfigResponse {
                 &mip.registration_lifetime.to_be_bytes(),
             )?;
         }
-        if let Some(r) = self.rendezvous {
-            tlv::put(&mut out, TlvType::Rendezvous, &r.octets())?;
+        if let Some(hip) = &self.hip {
+            tlv::put(
+                &mut out,
+                TlvType::Rendezvous,
+                &hip.forwarding_agent.octets(),
+            )?;
         }
         if let Some(ns) = self.name_server {
             tlv::put(&mut out, TlvType::NameServer, &ns.octets())?;
         }
         if let Some(z) = &self.dns_zone {
             tlv::put(&mut out, TlvType::DnsZone, z.as_bytes())?;
+        }
+        if let Some(hip) = &self.hip {
+            tlv::put(&mut out, TlvType::Hit, &hip.hit.to_bytes())?;
         }
         let sig = signing_key.sign(&ha_proof_message(channel_binding, &out));
         tlv::put(&mut out, TlvType::HaSignature, &sig.to_bytes())?;
@@ -296,7 +316,7 @@ pub fn decode_answer(
     plaintext: &[u8],
     channel_binding: &[u8; KEY_LEN],
 ) -> Result<ConfigAnswer, ResponseError> {
-    const CONFIG: [TlvType; 11] = [
+    const CONFIG: [TlvType; 12] = [
         TlvType::Fqdn,
         TlvType::FqdnOutcome,
         TlvType::HomeAddress,
@@ -307,6 +327,7 @@ pub fn decode_answer(
         TlvType::Rendezvous,
         TlvType::NameServer,
         TlvType::DnsZone,
+        TlvType::Hit,
         TlvType::HaSignature,
     ];
     let first = tlv::TlvReader::new(plaintext).next().transpose()?;
@@ -358,8 +379,18 @@ pub fn decode_answer(
         (None, None) => None,
         _ => return Err(ResponseError::NoMobility),
     };
-    let rendezvous = ipv4(TlvType::Rendezvous)?;
-    if mip.is_none() && rendezvous.is_none() {
+    let hip = match (
+        ipv4(TlvType::Rendezvous)?,
+        f.opt_array::<HIT_LEN>(TlvType::Hit)?,
+    ) {
+        (Some(forwarding_agent), Some(hit)) => Some(HipConfig {
+            forwarding_agent,
+            hit: Hit::from_bytes(hit),
+        }),
+        (None, None) => None,
+        _ => return Err(ResponseError::NoMobility),
+    };
+    if mip.is_none() && hip.is_none() {
         return Err(ResponseError::NoMobility);
     }
     let dns_zone = f.opt_str(TlvType::DnsZone, MAX_FQDN_LEN)?;
@@ -373,7 +404,7 @@ pub fn decode_answer(
         ha_address: ipv4(TlvType::HaAddress)?.ok_or(TlvError::Missing(TlvType::HaAddress))?,
         ha_public_key,
         mip,
-        rendezvous,
+        hip,
         name_server: ipv4(TlvType::NameServer)?,
         dns_zone: dns_zone.map(str::to_owned),
     }))
@@ -397,8 +428,8 @@ impl core::fmt::Display for ConfigResponse {
                 m.sa.spi, m.sa.algorithm, m.registration_lifetime
             )?;
         }
-        if let Some(r) = self.rendezvous {
-            write!(f, " rvs={r}")?;
+        if let Some(h) = &self.hip {
+            write!(f, " rvs={} hit={}", h.forwarding_agent, h.hit)?;
         }
         Ok(())
     }
@@ -428,7 +459,7 @@ pub(crate) mod tests {
                 },
                 registration_lifetime: 600,
             }),
-            rendezvous: None,
+            hip: None,
             name_server: Some(Ipv4Addr::new(192, 0, 2, 53)),
             dns_zone: Some("mobile.example.net".into()),
         }
@@ -444,7 +475,10 @@ pub(crate) mod tests {
         );
         let mut hip = sample();
         hip.mip = None;
-        hip.rendezvous = Some(Ipv4Addr::new(192, 0, 2, 9));
+        hip.hip = Some(HipConfig {
+            forwarding_agent: Ipv4Addr::new(192, 0, 2, 9),
+            hit: Hit::from_bytes([0x20; 16]),
+        });
         hip.name_server = None;
         hip.dns_zone = None;
         let pt = hip.encode_signed(&ha_key(), &cb).unwrap();
@@ -519,6 +553,27 @@ pub(crate) mod tests {
         assert_eq!(
             decode_answer(&body, &cb).unwrap(),
             ConfigAnswer::Config(sample())
+        );
+    }
+
+    #[test]
+    fn hip_needs_both_rendezvous_and_hit() {
+        let cb = [9u8; 32];
+        let mut r = sample();
+        r.mip = None;
+        r.hip = Some(HipConfig {
+            forwarding_agent: Ipv4Addr::new(192, 0, 2, 9),
+            hit: Hit::from_bytes([0x20; 16]),
+        });
+        let pt = r.encode_signed(&ha_key(), &cb).unwrap();
+        // Drop the Hit TLV (just before the signature) and re-sign.
+        let sig_at = pt.len() - (TLV_HEADER_LEN + 64);
+        let mut body = pt[..sig_at - (TLV_HEADER_LEN + HIT_LEN)].to_vec();
+        let sig = ha_key().sign(&ha_proof_message(&cb, &body));
+        tlv::put(&mut body, TlvType::HaSignature, &sig.to_bytes()).unwrap();
+        assert_eq!(
+            decode_answer(&body, &cb).unwrap_err(),
+            ResponseError::NoMobility
         );
     }
 

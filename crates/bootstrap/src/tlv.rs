@@ -100,6 +100,8 @@ open_enum! {
         NameServer = 40,
         /// ConfigResponse: the DNS zone the FQDN lives in.
         DnsZone = 41,
+        /// ConfigResponse, HIP mode: the node's Host Identity Tag.
+        Hit = 42,
         /// ConfigResponse: the HA's signature; always the last TLV.
         HaSignature = 63,
     }

@@ -13,9 +13,10 @@ use telsec_bootstrap::message::HEADER_LEN;
 use telsec_bootstrap::seal;
 use telsec_bootstrap::{
     AddressPool, Cause, ConfigRequest, ConfigResponse, Direction, FqdnOutcome, HaError, HaEvent,
-    HaPhase, HaSession, Header, MessageType, MipAlgorithm, MipConfig, MipSa, NodeConfig, NodeError,
-    NodeEvent, NodePhase, NodeSession, NodeSessionConfig, PoolConfig, RetransmitPolicy, SealError,
-    SessionId, SessionKeys, SigningKey, SubscriberFacts, decide_fqdn, route,
+    HaPhase, HaSession, Header, Hid, HipConfig, Hit, HitError, MessageType, MipAlgorithm,
+    MipConfig, MipSa, NodeConfig, NodeError, NodeEvent, NodePhase, NodeSession, NodeSessionConfig,
+    PoolConfig, RetransmitPolicy, SealError, SessionId, SessionKeys, SigningKey, SubscriberFacts,
+    decide_fqdn, route,
 };
 
 const HA_NAME: &str = "WLAN";
@@ -65,7 +66,7 @@ fn offer(fqdn: &str, outcome: FqdnOutcome, home: Ipv4Addr) -> ConfigResponse {
             },
             registration_lifetime: 1800,
         }),
-        rendezvous: None,
+        hip: None,
         name_server: Some(Ipv4Addr::new(192, 0, 2, 53)),
         dns_zone: Some("mobile.example.net".into()),
     }
@@ -740,27 +741,47 @@ fn pinned_ha_key_and_ha_misuse() {
 
 #[test]
 fn hip_mode_configuration() {
-    let t0 = Instant::now();
-    let (mut node, mut ha) = through_eap(t0);
-    let req = node
-        .send_config_request(&node_key(), Some("hip-node.mobile.example.net"), None, t0)
-        .unwrap();
-    let HaEvent::ConfigRequest(v) = ha.handle(&req).unwrap() else {
-        panic!("expected request")
-    };
-    let mut hip = offer(
-        v.desired_fqdn().unwrap(),
-        FqdnOutcome::Granted,
-        Ipv4Addr::new(10, 1, 0, 8),
-    );
-    hip.mip = None;
-    hip.rendezvous = Some(Ipv4Addr::new(192, 0, 2, 1));
-    let resp = ha.respond(&hip, &ha_key()).unwrap();
-    let NodeEvent::Configured(c) = node.handle(&resp).unwrap() else {
-        panic!("expected configuration")
-    };
-    assert_eq!(c.rendezvous, Some(Ipv4Addr::new(192, 0, 2, 1)));
-    assert!(c.mip.is_none());
+    let hid = Hid::new(16376, 20).unwrap();
+    let own_hit = Hit::for_ed25519(hid, &node_key().verifying_key().to_bytes());
+    let others_hit = Hit::for_ed25519(hid, &[0x55; 32]);
+    for (hit, accepted) in [(others_hit, false), (own_hit, true)] {
+        let t0 = Instant::now();
+        let (mut node, mut ha) = through_eap(t0);
+        let req = node
+            .send_config_request(&node_key(), Some("hip-node.mobile.example.net"), None, t0)
+            .unwrap();
+        let HaEvent::ConfigRequest(v) = ha.handle(&req).unwrap() else {
+            panic!("expected request")
+        };
+        let mut hip = offer(
+            v.desired_fqdn().unwrap(),
+            FqdnOutcome::Granted,
+            Ipv4Addr::new(10, 1, 0, 8),
+        );
+        hip.mip = None;
+        hip.hip = Some(HipConfig {
+            forwarding_agent: Ipv4Addr::new(192, 0, 2, 1),
+            hit,
+        });
+        let resp = ha.respond(&hip, &ha_key()).unwrap();
+        if !accepted {
+            // A HIT that is not the node's key's is refused; the session
+            // still waits for a good answer.
+            assert!(matches!(
+                node.handle(&resp).unwrap_err(),
+                NodeError::WrongHit(h, HitError::WrongKey) if h == others_hit
+            ));
+            assert_eq!(node.phase(), NodePhase::Configuring);
+            continue;
+        }
+        let NodeEvent::Configured(c) = node.handle(&resp).unwrap() else {
+            panic!("expected configuration")
+        };
+        let got = c.hip.expect("HIP mode");
+        assert_eq!(got.forwarding_agent, Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(got.hit, own_hit);
+        assert!(c.mip.is_none());
+    }
 }
 
 #[test]
