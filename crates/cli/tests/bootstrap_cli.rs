@@ -26,6 +26,7 @@ use site::{
 };
 use telsec_auth::aka;
 use telsec_auth::sqn::{Sqn, SqnPolicy, SqnState};
+use telsec_bootstrap::{Hid, Hit};
 use telsec_gsup::{Imsi, UnitIdentity};
 use telsec_node::gsup_client::GsupClient;
 
@@ -656,4 +657,103 @@ fn bootstrap_updates_bind9() {
     assert!(shown[0].starts_with("10 0 4 . "), "{shown:?}");
     // No embedded server ran: [dns] enabled = false.
     assert!(site.log().with_message("zone loaded").is_empty());
+}
+
+/// `[ha.bootstrap]` of a HIP forwarding agent with hierarchy ID 16376/20.
+fn hip_mode() -> String {
+    "mode = \"hip\"\nforwarding_agent_name = \"fa.telsec.test.\"\nhit_raa = 16376\nhit_hda = 20\n"
+        .to_owned()
+}
+
+/// HIP mode (seed 003, the forwarding agent instead of the home agent):
+/// the node gets the HIT of its own key and no Mobile IP SA; `dig` at
+/// `dns` sees the node's HIP RR (RFC 8005) with that HIT, its Ed25519 key
+/// (algorithm 4, RFC 9373) and the forwarding agent as rendezvous server,
+/// whose name resolves to the agent.
+fn check_hip(site: &Site, node: &Node, dig: Option<&std::path::Path>, dns: SocketAddr) {
+    let done = node.bootstrap(Some("hip-alice.telsec.test"));
+    let json = done.json();
+    assert_eq!(json["fqdn"], "hip-alice.telsec.test");
+    assert!(json["mobile_ip"].is_null(), "no Mobile IP SA: {json}");
+    let expected = Hit::for_ed25519(Hid::new(16376, 20).unwrap(), &node.public_key());
+    assert_eq!(json["hip"]["hit"], expected.to_string());
+    assert_eq!(json["hip"]["forwarding_agent"], site.ip.to_string());
+    let stored = node.stored();
+    assert_eq!(stored.hip.map(|h| h.hit), Some(expected));
+    assert!(stored.mip.is_none());
+    let set_up = site.log().with_message("service set up");
+    assert_eq!(set_up.len(), 1);
+    assert_eq!(
+        set_up[0]["fields"]["service"],
+        format!("hit={expected}"),
+        "the service record names the HIT"
+    );
+    let Some(dig) = dig else { return };
+    let hip = site::hip_records(dig, dns, "hip-alice.telsec.test");
+    assert_eq!(
+        hip,
+        vec![site::HipRr {
+            pk_algorithm: 4,
+            hit: expected.to_bytes(),
+            public_key: node.public_key().to_vec(),
+            rendezvous_servers: vec!["fa.telsec.test.".to_owned()],
+        }]
+    );
+    assert_eq!(
+        dig_short(dig, dns, "fa.telsec.test", "A"),
+        vec![site.ip.to_string()],
+        "the rendezvous server's name resolves to the forwarding agent"
+    );
+    assert_eq!(
+        ipseckey_public_keys(dig, dns, "hip-alice.telsec.test"),
+        vec![node.public_key()]
+    );
+    // `telsec mn` does not run Mobile IP with a HIP configuration.
+    let mn = node.run_mn(site.ip);
+    let refused = mn.wait_log("is for HIP, not Mobile IP", Duration::from_secs(4));
+    assert!(refused.is_some(), "{}", mn.log.text());
+}
+
+#[test]
+fn hip_mode_publishes_hit_key_and_forwarding_agent() {
+    let dig = tools_or_skip(["dig"], "hip_mode_publishes… (its dig checks)");
+    let site = site_with_alice(
+        "bs-hip",
+        ip(120),
+        SiteOptions {
+            bootstrap_extra: hip_mode(),
+            ..SiteOptions::default()
+        },
+    );
+    let node = Node::new("bs-hip-node", &site, &alice());
+    let dig = dig.as_ref().map(|[d]| d.as_path());
+    check_hip(&site, &node, dig, site.dns());
+}
+
+/// The same against BIND9, which parses the HIP RDATA of the update
+/// itself (RFC 8005 §5) before it stores it.
+#[test]
+fn hip_mode_updates_bind9() {
+    let Some([named, dig]) = tools_or_skip(["named", "dig"], "hip_mode_updates_bind9") else {
+        return;
+    };
+    let secret = "dGVsc2VjLWhhLWJpbmQtdGVzdC1rZXktMzItb2N0ZXQ=";
+    let bind = Bind::start(&named, "telsec-ha-bind.", secret);
+    let mut site = Site::new(
+        "bs-hip-bind",
+        ip(121),
+        SiteOptions {
+            dns: DnsTarget::External {
+                server: bind.addr,
+                key_name: "telsec-ha-bind.".to_owned(),
+                secret_base64: secret.to_owned(),
+            },
+            bootstrap_extra: hip_mode(),
+            ..SiteOptions::default()
+        },
+    );
+    site.add_subscriber(&alice(), "4912345", Some("Alice Liddell"), &[]);
+    site.start();
+    let node = Node::new("bs-hip-bind-node", &site, &alice());
+    check_hip(&site, &node, Some(&dig), bind.addr);
 }

@@ -187,6 +187,23 @@ pub fn withdraw_message(zone: &Name, fqdn: &Name) -> Result<Message, Error> {
     Ok(m)
 }
 
+/// The UPDATE that points `fqdn`'s A RRset at `ipv4` alone (delete the
+/// RRset, add one record: RFC 2136 §2.5.2, §2.5.1). For the operator's
+/// own hosts, such as a HIP forwarding agent named as rendezvous server.
+pub fn address_message(
+    zone: &Name,
+    fqdn: &Name,
+    ipv4: Ipv4Addr,
+    ttl: u32,
+) -> Result<Message, Error> {
+    let fqdn = normalize(fqdn);
+    check_in_zone(zone, &fqdn)?;
+    let mut m = update_message(zone);
+    m.add_authority(delete_rrset(&fqdn, RecordType::A));
+    m.add_authority(Record::from_rdata(fqdn, ttl, RData::A(A(ipv4))));
+    Ok(m)
+}
+
 /// A connection to one primary server, signing every UPDATE with one key.
 #[derive(Clone)]
 pub struct UpdateClient {
@@ -291,6 +308,20 @@ pub async fn publish_node(
         .await
 }
 
+/// Points `fqdn` at `ipv4` (one A record, 300 s) at `server` in one signed
+/// UPDATE over UDP.
+pub async fn publish_address(
+    server: SocketAddr,
+    key: &TsigKey,
+    zone: &Name,
+    fqdn: &Name,
+    ipv4: Ipv4Addr,
+) -> Result<(), Error> {
+    let client = UpdateClient::connect(server, Transport::Udp, key, zone).await?;
+    let m = address_message(&client.zone, fqdn, ipv4, 300)?;
+    client.expect_noerror(m).await
+}
+
 /// Withdraws a node's records at `server` in one signed UPDATE over UDP.
 pub async fn withdraw_node(
     server: SocketAddr,
@@ -334,6 +365,22 @@ mod tests {
         // It survives a wire round trip with the opaque RDATA intact.
         let back = Message::from_vec(&m.to_vec().unwrap()).unwrap();
         assert_eq!(back.authorities, m.authorities);
+    }
+
+    #[test]
+    fn address_message_replaces_one_a_rrset() {
+        let zone = Name::from_ascii("telsec.test.").unwrap();
+        let fa = Name::from_ascii("fa.telsec.test").unwrap();
+        let m = address_message(&zone, &fa, Ipv4Addr::new(192, 0, 2, 7), 300).unwrap();
+        assert_eq!(m.metadata.op_code, OpCode::Update);
+        assert_eq!(m.authorities.len(), 2);
+        assert_eq!(m.authorities[0].dns_class, DNSClass::ANY);
+        assert_eq!(m.authorities[1].record_type(), RecordType::A);
+        let outside = Name::from_ascii("fa.example.com").unwrap();
+        assert!(matches!(
+            address_message(&zone, &outside, Ipv4Addr::new(192, 0, 2, 7), 300),
+            Err(Error::NotInZone { .. })
+        ));
     }
 
     #[test]

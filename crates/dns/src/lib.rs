@@ -89,8 +89,8 @@ mod update;
 mod zone;
 
 pub use client::{
-    HipIdentity, NodeRecords, PublishMode, UpdateClient, publish_message, publish_node,
-    withdraw_message, withdraw_node,
+    HipIdentity, NodeRecords, PublishMode, UpdateClient, address_message, publish_address,
+    publish_message, publish_node, withdraw_message, withdraw_node,
 };
 pub use driver::{DnsServer, ServerConfig, ServerHandle, serve};
 pub use error::Error;

@@ -146,7 +146,7 @@ impl HaState {
                 },
                 registration_lifetime: 600,
             }),
-            rendezvous: None,
+            hip: None,
             name_server: Some(Ipv4Addr::new(10, 77, 0, 53)),
             dns_zone: Some("telsec.test".into()),
         }

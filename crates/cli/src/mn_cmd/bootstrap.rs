@@ -123,7 +123,10 @@ fn to_json(c: &NodeConfig, path: &Path) -> Value {
             "key_expires_at_unix": c.sa_expires_at(),
             "registration_lifetime_secs": m.registration_lifetime,
         })),
-        "rendezvous": c.rendezvous.map(|a| a.to_string()),
+        "hip": c.hip.as_ref().map(|h| json!({
+            "hit": h.hit.to_string(),
+            "forwarding_agent": h.forwarding_agent.to_string(),
+        })),
         "name_server": c.name_server.map(|a| a.to_string()),
         "dns_zone": c.dns_zone,
         "obtained_at_unix": c.obtained_at,
@@ -159,8 +162,9 @@ fn to_text(c: &NodeConfig, path: &Path) -> String {
             format!("{} s", m.registration_lifetime),
         );
     }
-    if let Some(r) = c.rendezvous {
-        line("rendezvous server", r.to_string());
+    if let Some(h) = &c.hip {
+        line("HIT", h.hit.to_string());
+        line("forwarding agent", h.forwarding_agent.to_string());
     }
     if let Some(ns) = c.name_server {
         line("name server", ns.to_string());
@@ -217,7 +221,14 @@ pub fn usable_stored(config: &Config) -> Option<Obtained> {
     let sa = match client::mip_security_association(&stored) {
         Ok(Some(sa)) => sa,
         Ok(None) => {
-            warn!("{waiting} (the bootstrap configuration has no Mobile IP SA)");
+            match &stored.hip {
+                Some(h) => warn!(
+                    hit = %h.hit,
+                    forwarding_agent = %h.forwarding_agent,
+                    "{waiting} (the bootstrap configuration is for HIP, not Mobile IP)"
+                ),
+                None => warn!("{waiting} (the bootstrap configuration has no Mobile IP SA)"),
+            }
             return None;
         }
         Err(e) => {

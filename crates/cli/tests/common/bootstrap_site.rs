@@ -73,6 +73,8 @@ pub struct SiteOptions {
     /// Point `[ha.bootstrap] subscriber_database` at the HLR database so
     /// the home agent reads subscribers' names.
     pub read_names: bool,
+    /// More `[ha.bootstrap]` lines (e.g. HIP mode).
+    pub bootstrap_extra: String,
 }
 
 impl Default for SiteOptions {
@@ -81,6 +83,7 @@ impl Default for SiteOptions {
             hlr: None,
             dns: DnsTarget::Embedded,
             read_names: true,
+            bootstrap_extra: String::new(),
         }
     }
 }
@@ -209,6 +212,7 @@ dns_key_secret = "{secret}""#
         if options.read_names {
             text.push_str("subscriber_database = \"hlr.db\"\n");
         }
+        text.push_str(&options.bootstrap_extra);
         std::fs::write(&config, text).unwrap();
         Site {
             process: None,
@@ -623,6 +627,35 @@ pub fn ipseckey_public_keys(d: &Path, server: SocketAddr, name: &str) -> Vec<[u8
             rdata[3..].try_into().unwrap()
         })
         .collect()
+}
+
+/// A name's HIP records as dig presents them (RFC 8005 §6: PK algorithm,
+/// HIT in hex, public key in base64, rendezvous servers), decoded.
+pub fn hip_records(d: &Path, server: SocketAddr, name: &str) -> Vec<HipRr> {
+    dig(d, server, name, "HIP", &["+short"])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            assert!(f.len() >= 3, "HIP presentation: {l}");
+            let engine = data_encoding::BASE64;
+            HipRr {
+                pk_algorithm: f[0].parse().unwrap(),
+                hit: hex::decode(f[1]).unwrap().try_into().unwrap(),
+                public_key: engine.decode(f[2].as_bytes()).unwrap(),
+                rendezvous_servers: f[3..].iter().map(|s| s.to_string()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// One HIP RR read by dig.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HipRr {
+    pub pk_algorithm: u8,
+    pub hit: [u8; 16],
+    pub public_key: Vec<u8>,
+    pub rendezvous_servers: Vec<String>,
 }
 
 /// Runs `nsupdate` with `script` (which names its server) and an optional

@@ -4,22 +4,23 @@
 //! address pool, choose the FQDN (telsec-bootstrap's policy: the desired
 //! name if it is valid, in the zone and free or already the subscriber's;
 //! never another subscriber's), the home address (the same IMSI keeps its
-//! address), and a fresh Mobile IP SA; produce the configuration for the
-//! node, the service record and the SA for the home agent. The driver
-//! then updates DNS, persists, installs the SA and answers.
+//! address), and a fresh Mobile IP SA or, in HIP mode, the node's HIT
+//! (RFC 9374 HHIT of its key); produce the configuration for the node,
+//! the service record and the SA for the home agent. The driver then
+//! updates DNS, persists, installs the SA and answers.
 
 use std::net::Ipv4Addr;
 
 use telsec_bootstrap::response::{MipConfig, MipSa};
 use telsec_bootstrap::{
-    AddressPool, Cause, ConfigResponse, FqdnOutcome, MipAlgorithm, PolicyError, SubscriberFacts,
-    decide_fqdn,
+    AddressPool, Cause, ConfigResponse, FqdnOutcome, Hid, HipConfig, Hit, MipAlgorithm,
+    PolicyError, SubscriberFacts, decide_fqdn,
 };
 use telsec_mip::{Algorithm, ReplayMode, SecurityAssociation};
 use zeroize::Zeroizing;
 
-use super::services::{ServiceRecord, Services};
-use super::settings::HaBootstrapSettings;
+use super::services::{ServiceKind, ServiceRecord, Services};
+use super::settings::{BootstrapMode, HaBootstrapSettings};
 
 /// What the driver knows about the subscriber and the request.
 #[derive(Debug, Clone)]
@@ -65,8 +66,8 @@ pub struct Plan {
     pub response: ConfigResponse,
     /// The service to record.
     pub record: ServiceRecord,
-    /// The MN-HA SA to install in the home agent.
-    pub sa: SecurityAssociation,
+    /// The MN-HA SA to install in the home agent (Mobile IP mode).
+    pub sa: Option<SecurityAssociation>,
     /// What the desired name came to.
     pub fqdn_outcome: FqdnOutcome,
 }
@@ -108,13 +109,39 @@ pub fn plan(
         ),
         other => (Cause::FqdnRefused, other.to_string()),
     })?;
-    let (wire_algorithm, algorithm, key_len) = mip_algorithm(&settings.mip_algorithm)
-        .ok_or_else(|| (Cause::Internal, "bad mip_algorithm setting".to_owned()))?;
-    if fresh.key.len() != key_len {
-        return Err((Cause::Internal, "SA key of the wrong length".to_owned()));
-    }
-    let sa = SecurityAssociation::new(fresh.spi, algorithm, &fresh.key, ReplayMode::default())
-        .map_err(|e| (Cause::Internal, format!("SA: {e}")))?;
+    let (service, sa, mip, hip) = match settings.mode {
+        BootstrapMode::MobileIp => {
+            let (wire_algorithm, algorithm, key_len) = mip_algorithm(&settings.mip_algorithm)
+                .ok_or_else(|| (Cause::Internal, "bad mip_algorithm setting".to_owned()))?;
+            if fresh.key.len() != key_len {
+                return Err((Cause::Internal, "SA key of the wrong length".to_owned()));
+            }
+            let sa =
+                SecurityAssociation::new(fresh.spi, algorithm, &fresh.key, ReplayMode::default())
+                    .map_err(|e| (Cause::Internal, format!("SA: {e}")))?;
+            let mip = MipConfig {
+                sa: MipSa {
+                    spi: fresh.spi,
+                    algorithm: wire_algorithm,
+                    key: fresh.key,
+                    lifetime: settings.mip_key_lifetime_secs,
+                },
+                registration_lifetime: settings.registration_lifetime,
+            };
+            let service = ServiceKind::MobileIp { spi: fresh.spi };
+            (service, Some(sa), Some(mip), None)
+        }
+        BootstrapMode::Hip => {
+            let hid = Hid::new(settings.hit_raa, settings.hit_hda)
+                .map_err(|e| (Cause::Internal, format!("hit_raa/hit_hda: {e}")))?;
+            let hit = Hit::for_ed25519(hid, &facts.public_key);
+            let hip = HipConfig {
+                forwarding_agent: ha.address,
+                hit,
+            };
+            (ServiceKind::Hip { hit }, None, None, Some(hip))
+        }
+    };
     let home_address = pool
         .allocate(facts.imsi)
         .map_err(|e| (Cause::NoAddressFree, e.to_string()))?;
@@ -122,7 +149,7 @@ pub fn plan(
         imsi: facts.imsi.to_owned(),
         fqdn: decision.fqdn.clone(),
         home_address,
-        spi: fresh.spi,
+        service,
         public_key: facts.public_key,
         issued_at: facts.now_unix,
     };
@@ -132,16 +159,8 @@ pub fn plan(
         home_address,
         ha_address: ha.address,
         ha_public_key: ha.public_key,
-        mip: Some(MipConfig {
-            sa: MipSa {
-                spi: fresh.spi,
-                algorithm: wire_algorithm,
-                key: fresh.key,
-                lifetime: settings.mip_key_lifetime_secs,
-            },
-            registration_lifetime: settings.registration_lifetime,
-        }),
-        rendezvous: None,
+        mip,
+        hip,
         name_server: ha.name_server,
         dns_zone: Some(settings.zone.clone()),
     };
@@ -213,7 +232,7 @@ mod tests {
         .expect("granted");
         assert_eq!(p.response.fqdn, "alice.telsec.test");
         assert_eq!(p.fqdn_outcome, FqdnOutcome::Granted);
-        assert_eq!(p.sa.spi(), 0x1000);
+        assert_eq!(p.sa.as_ref().map(|sa| sa.spi()), Some(0x1000));
         let alice_home = p.response.home_address;
         services.put(p.record);
         // Bob asks for Alice's name: he gets one of his own.
@@ -243,6 +262,48 @@ mod tests {
             (again.response.fqdn.as_str(), again.response.home_address),
             ("alice.telsec.test", alice_home)
         );
+    }
+
+    #[test]
+    fn hip_mode_hands_out_the_hit_of_the_nodes_key_and_no_sa() {
+        let settings = HaBootstrapSettings {
+            mode: BootstrapMode::Hip,
+            hit_raa: 100,
+            hit_hda: 7,
+            ..HaBootstrapSettings::default()
+        };
+        let mut pool = pool();
+        let f = facts(ALICE, Some("alice.telsec.test"), None);
+        let p = plan(
+            &settings,
+            &ha(),
+            &f,
+            &Services::default(),
+            &mut pool,
+            fresh(0x1000),
+        )
+        .expect("HIP plan");
+        assert!(p.sa.is_none() && p.response.mip.is_none());
+        let hip = p.response.hip.expect("HIP config");
+        assert_eq!(hip.forwarding_agent, ha().address);
+        assert_eq!(
+            hip.hit.check_ed25519(&f.public_key),
+            Ok(Hid::new(100, 7).unwrap())
+        );
+        assert_eq!(p.record.service, ServiceKind::Hip { hit: hip.hit });
+        let bad = HaBootstrapSettings {
+            hit_raa: 0x4000,
+            ..settings
+        };
+        let refused = plan(
+            &bad,
+            &ha(),
+            &facts(BOB, None, Some("Bob")),
+            &Services::default(),
+            &mut pool,
+            fresh(0x1001),
+        );
+        assert_eq!(refused.map(|_| ()).map_err(|e| e.0), Err(Cause::Internal));
     }
 
     #[test]

@@ -678,7 +678,7 @@ mod tests {
                     },
                     registration_lifetime: 600,
                 }),
-                rendezvous: None,
+                hip: None,
                 name_server: None,
                 dns_zone: None,
             }

@@ -11,4 +11,6 @@ pub mod service;
 pub mod services;
 pub mod settings;
 
-pub use settings::{HaBootstrapSettings, MnBootstrapSettings, SimSettings, SuciKeySetting};
+pub use settings::{
+    BootstrapMode, HaBootstrapSettings, MnBootstrapSettings, SimSettings, SuciKeySetting,
+};

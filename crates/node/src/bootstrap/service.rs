@@ -6,7 +6,10 @@
 //! database, when configured), the decision ([`super::decide`]), the DNS
 //! update (RFC 2136 + TSIG, [`telsec_dns`]), the service record and pool
 //! (persisted before the answer), and the MN-HA SA installed in the home
-//! agent before the node can register with it.
+//! agent before the node can register with it. In HIP mode (the service
+//! runs in a forwarding agent) the node gets its HIT instead of an SA, and
+//! DNS also gets the node's HIP RR naming this agent as rendezvous server,
+//! whose own A record is published before the first node's.
 //!
 //! A failed step refuses the session with the protocol's cause; nothing
 //! is published or installed for a node that did not authenticate.
@@ -17,8 +20,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use telsec_bootstrap::{AddressPool, Cause, ConfigResponse, PoolConfig, SessionId, SigningKey};
-use telsec_dns::{Name, TsigKey};
-use telsec_dns::{NodeRecords, publish_node, withdraw_node};
+use telsec_dns::{HipIdentity, Name, TsigKey};
+use telsec_dns::{NodeRecords, publish_address, publish_node, withdraw_node};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -28,7 +31,7 @@ use zeroize::Zeroizing;
 use super::authority::{Authority, AuthorityConfig, Note, Output, Work};
 use super::decide::{Facts, FreshSa, HaIdentity, mip_algorithm, plan};
 use super::services::Services;
-use super::settings::HaBootstrapSettings;
+use super::settings::{BootstrapMode, HaBootstrapSettings};
 use crate::gsup_client::HlrLink;
 use crate::ha_service::{HaCommand, now_ms};
 
@@ -116,6 +119,9 @@ struct Worker {
     hlr: HlrLink,
     dns_key: TsigKey,
     zone: Name,
+    /// HIP mode: the forwarding agent's name, and whether its A record is
+    /// published yet.
+    forwarding_agent: Option<(Name, bool)>,
     services: Services,
     services_file: PathBuf,
     pool: AddressPool,
@@ -156,6 +162,22 @@ pub async fn start(
     )
     .map_err(|e| setting(format!("dns key: {e}")))?;
     let zone = Name::from_ascii(&settings.zone).map_err(|e| setting(format!("zone: {e}")))?;
+    let forwarding_agent = match settings.mode {
+        BootstrapMode::MobileIp => None,
+        BootstrapMode::Hip => {
+            telsec_bootstrap::Hid::new(settings.hit_raa, settings.hit_hda)
+                .map_err(|e| setting(format!("hit_raa/hit_hda: {e}")))?;
+            let name = Name::from_ascii(&settings.forwarding_agent_name)
+                .map_err(|e| setting(format!("forwarding_agent_name: {e}")))?;
+            if !zone.zone_of(&name) {
+                return Err(setting(format!(
+                    "forwarding_agent_name {} is outside zone {}",
+                    settings.forwarding_agent_name, settings.zone
+                )));
+            }
+            Some((name, false))
+        }
+    };
     let pool_config = pool_config(&settings, ha_address)?;
     let signing_key = load_or_create_signing_key(&data_dir.join(&settings.signing_key_file))?;
     let state_dir = data_dir.join(&settings.state_dir);
@@ -210,6 +232,7 @@ pub async fn start(
         },
         dns_key,
         zone,
+        forwarding_agent,
         services,
         services_file,
         pool,
@@ -442,12 +465,19 @@ impl Worker {
             FreshSa { spi, key },
         )?;
         // DNS first: a name that cannot be published is not handed out.
-        let records = NodeRecords::new(
+        let mut records = NodeRecords::new(
             &plan.record.fqdn,
             plan.record.home_address,
             plan.record.public_key,
         )
         .map_err(|e| internal(format!("records: {e}")))?;
+        if let (Some(hip), Some((fa, _))) = (&plan.response.hip, &self.forwarding_agent) {
+            records.hip = Some(HipIdentity {
+                hit: hip.hit.to_bytes(),
+                rendezvous_servers: vec![fa.clone()],
+            });
+            self.publish_forwarding_agent().await.map_err(internal)?;
+        }
         self.publish(&records).await.map_err(internal)?;
         let mut services = self.services.clone();
         if let Some(old) = services.put(plan.record.clone())
@@ -463,19 +493,21 @@ impl Worker {
             .map_err(|e| internal(format!("services file: {e}")))?;
         self.pool = pool;
         self.services = services;
-        self.ha_commands
-            .send(HaCommand::InstallSa {
-                home: plan.record.home_address,
-                sa: plan.sa,
-            })
-            .await
-            .map_err(|_| internal("home agent stopped".into()))?;
+        if let Some(sa) = plan.sa {
+            self.ha_commands
+                .send(HaCommand::InstallSa {
+                    home: plan.record.home_address,
+                    sa,
+                })
+                .await
+                .map_err(|_| internal("home agent stopped".into()))?;
+        }
         info!(
             target: "telsec::bootstrap",
             imsi,
             fqdn = plan.record.fqdn,
             home = %plan.record.home_address,
-            spi = plan.record.spi,
+            service = %plan.record.service,
             outcome = ?plan.fqdn_outcome,
             "service set up"
         );
@@ -505,6 +537,29 @@ impl Worker {
         publish_node(self.settings.dns_server, &self.dns_key, &self.zone, records)
             .await
             .map_err(|e| format!("DNS update: {e}"))
+    }
+
+    /// HIP mode: the rendezvous server's name must resolve to this agent
+    /// before any node names it; published once per start.
+    async fn publish_forwarding_agent(&mut self) -> Result<(), String> {
+        let Some((name, published)) = &mut self.forwarding_agent else {
+            return Ok(());
+        };
+        if *published {
+            return Ok(());
+        }
+        publish_address(
+            self.settings.dns_server,
+            &self.dns_key,
+            &self.zone,
+            name,
+            self.ha.address,
+        )
+        .await
+        .map_err(|e| format!("DNS update of the forwarding agent: {e}"))?;
+        info!(target: "telsec::bootstrap", name = %name, address = %self.ha.address, "forwarding agent published");
+        *published = true;
+        Ok(())
     }
 
     async fn withdraw(&mut self, name: &Name) -> Result<(), String> {

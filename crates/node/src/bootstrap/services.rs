@@ -1,17 +1,22 @@
 //! The home agent's record of the mobility services it set up (seed 003
 //! step 9, "record the service"): per subscriber the FQDN, home address,
-//! public key and Mobile IP SPI handed out. It answers who holds a name
+//! public key, and the Mobile IP SPI or HIT handed out. It answers who holds a name
 //! (the FQDN policy never gives one subscriber's name to another) and
 //! what a subscriber had before (a repeated bootstrap keeps its name and
 //! address). Persisted by the driver as text, one service per line:
 //!
 //! ```text
 //! telsec-services v1
-//! <imsi> <fqdn> <home address> <spi> <public key hex> <issued unix s>
+//! <imsi> <fqdn> <home address> <service> <public key hex> <issued unix s>
 //! ```
+//!
+//! `<service>` is the SPI of the MN-HA SA (Mobile IP mode) or `hit=` and
+//! the HIT (HIP mode).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use telsec_bootstrap::Hit;
 
 /// The first line of the file.
 const MAGIC: &str = "telsec-services v1";
@@ -27,12 +32,36 @@ pub struct ServiceRecord {
     pub fqdn: String,
     /// Its home address.
     pub home_address: Ipv4Addr,
-    /// The SPI of the MN-HA SA handed out.
-    pub spi: u32,
+    /// What the node was set up for.
+    pub service: ServiceKind,
     /// The node's Ed25519 public key published in DNS.
     pub public_key: [u8; 32],
     /// When (Unix seconds).
     pub issued_at: u64,
+}
+
+/// The mobility service of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceKind {
+    /// Mobile IP through this home agent: the SPI of the MN-HA SA.
+    MobileIp {
+        /// The SPI.
+        spi: u32,
+    },
+    /// HIP through this forwarding agent: the HIT published.
+    Hip {
+        /// The HIT.
+        hit: Hit,
+    },
+}
+
+impl std::fmt::Display for ServiceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceKind::MobileIp { spi } => write!(f, "{spi}"),
+            ServiceKind::Hip { hit } => write!(f, "hit={hit}"),
+        }
+    }
 }
 
 /// Why a services file was not restored.
@@ -102,7 +131,7 @@ impl Services {
             let key: String = r.public_key.iter().map(|b| format!("{b:02x}")).collect();
             out.push_str(&format!(
                 "{} {} {} {} {} {}\n",
-                r.imsi, r.fqdn, r.home_address, r.spi, key, r.issued_at
+                r.imsi, r.fqdn, r.home_address, r.service, key, r.issued_at
             ));
         }
         out
@@ -142,7 +171,7 @@ fn key(fqdn: &str) -> String {
 
 fn parse_line(line: &str) -> Option<ServiceRecord> {
     let f: Vec<&str> = line.split(' ').collect();
-    let [imsi, fqdn, home, spi, public_key, issued] = f.as_slice() else {
+    let [imsi, fqdn, home, service, public_key, issued] = f.as_slice() else {
         return None;
     };
     let valid_imsi = (5..=15).contains(&imsi.len()) && imsi.bytes().all(|b| b.is_ascii_digit());
@@ -157,7 +186,14 @@ fn parse_line(line: &str) -> Option<ServiceRecord> {
         imsi: (*imsi).to_owned(),
         fqdn: (*fqdn).to_owned(),
         home_address: home.parse().ok()?,
-        spi: spi.parse().ok()?,
+        service: match service.strip_prefix("hit=") {
+            Some(hit) => ServiceKind::Hip {
+                hit: Hit::from_bytes(hit.parse::<Ipv6Addr>().ok()?.octets()),
+            },
+            None => ServiceKind::MobileIp {
+                spi: service.parse().ok()?,
+            },
+        },
         public_key: key,
         issued_at: issued.parse().ok()?,
     })
@@ -172,7 +208,15 @@ mod tests {
             imsi: imsi.into(),
             fqdn: fqdn.into(),
             home_address: Ipv4Addr::new(10, 77, 0, last),
-            spi: 0x1000 + u32::from(last),
+            service: if last.is_multiple_of(2) {
+                ServiceKind::MobileIp {
+                    spi: 0x1000 + u32::from(last),
+                }
+            } else {
+                ServiceKind::Hip {
+                    hit: Hit::from_bytes([last; 16]),
+                }
+            },
             public_key: [last; 32],
             issued_at: 1_795_000_000,
         }
@@ -209,6 +253,9 @@ mod tests {
         assert!(Services::parse(&cut).is_ok(), "a shorter time still parses");
         let bad = format!("{MAGIC}\n001 alice 10.77.0.5 1 00 1\n");
         assert_eq!(Services::parse(&bad), Err(ServicesError::Line(2)));
+        assert!(line.contains(" hit=505:505:"), "{line}");
+        let bad_hit = format!("{MAGIC}\n{}\n", line.replace("hit=505:", "hit=5g5:"));
+        assert_eq!(Services::parse(&bad_hit), Err(ServicesError::Line(2)));
         let bad_key = format!(
             "{MAGIC}\n{}\n",
             line.replace(&"05".repeat(32), &"zz".repeat(32))

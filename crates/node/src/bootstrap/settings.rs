@@ -8,12 +8,35 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// What the bootstrap service sets nodes up for (seed 003: a home agent
+/// or, for HIP, a forwarding agent runs it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BootstrapMode {
+    /// Mobile IP: a home address and an MN-HA SA; DNS gets A and IPSECKEY.
+    #[default]
+    MobileIp,
+    /// HIP: the node's HIT; DNS also gets its HIP RR (RFC 8005) naming
+    /// this forwarding agent as rendezvous server. No Mobile IP SA.
+    Hip,
+}
+
 /// The home agent's bootstrap service (seed 003).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HaBootstrapSettings {
     /// Run it (with the home agent).
     pub enabled: bool,
+    /// Mobile IP (this is a home agent) or HIP (a forwarding agent).
+    pub mode: BootstrapMode,
+    /// HIP mode: this forwarding agent's name, published with an A record
+    /// of its address and as every node's rendezvous server.
+    pub forwarding_agent_name: String,
+    /// HIP mode: the hierarchy ID of the HITs handed out (RFC 9374 §3.3):
+    /// Registered Assigning Authority, 14 bits.
+    pub hit_raa: u16,
+    /// HIP mode: HHIT Domain Authority, 14 bits.
+    pub hit_hda: u16,
     /// UDP socket of the bootstrap protocol.
     pub listen: SocketAddrV4,
     /// The HA's network name: EAP-AKA' AT_KDF_INPUT (RFC 9048 §3.1) and
@@ -70,6 +93,10 @@ impl Default for HaBootstrapSettings {
     fn default() -> Self {
         HaBootstrapSettings {
             enabled: true,
+            mode: BootstrapMode::MobileIp,
+            forwarding_agent_name: "fa.telsec.test.".to_owned(),
+            hit_raa: 16376,
+            hit_hda: 1,
             listen: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4434),
             network_name: "telsec.test".to_owned(),
             hlr: SocketAddr::from((Ipv4Addr::LOCALHOST, 4222)),
@@ -101,6 +128,16 @@ impl HaBootstrapSettings {
 # EAP-AKA' (RFC 9048) with the home agent, which takes vectors from the HLR,
 # then gets its FQDN, home address and Mobile IP key; DNS is updated.
 enabled = {enabled}
+# "mobile-ip": this is a home agent; nodes get a home address and a Mobile IP
+# SA. "hip": this is a HIP forwarding agent; nodes get their Host Identity
+# Tag, and DNS gets a HIP RR (RFC 8005) with the node's key and this agent
+# as rendezvous server (its name gets an A record of the agent's address).
+mode = "mobile-ip"
+forwarding_agent_name = "{fa}"
+# Hierarchy ID of the HITs (RFC 9374 HHITs, EdDSA/cSHAKE128): RAA and HDA,
+# 14 bits each; the operator's own values.
+hit_raa = {raa}
+hit_hda = {hda}
 listen = "{listen}"
 # The HA's network name (EAP-AKA' AT_KDF_INPUT); nodes are configured with it.
 network_name = "{name}"
@@ -131,6 +168,9 @@ max_sessions = {max}
 suci_keys = []
 "#,
             enabled = d.enabled,
+            fa = d.forwarding_agent_name,
+            raa = d.hit_raa,
+            hda = d.hit_hda,
             listen = d.listen,
             name = d.network_name,
             hlr = d.hlr,
