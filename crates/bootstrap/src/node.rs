@@ -106,8 +106,11 @@ pub enum NodeError {
     #[error("configuration refused: {0}")]
     Response(#[from] ResponseError),
     /// The configuration is signed by a key other than the pinned one.
-    #[error("HA key differs from the pinned key")]
-    PinnedKeyMismatch,
+    #[error("the home agent signed with key {:?} instead of the pinned key", crate::request::Hex(.offered))]
+    PinnedKeyMismatch {
+        /// The key the configuration carries.
+        offered: [u8; 32],
+    },
     /// HIP mode: the HIT the forwarding agent published is not the HIT
     /// of the key this node sent.
     #[error("HIT {0} is not this node's: {1}")]
@@ -303,7 +306,9 @@ impl NodeSession {
                     .pinned_ha_key
                     .is_some_and(|k| k != config.ha_public_key)
                 {
-                    return Err(NodeError::PinnedKeyMismatch);
+                    return Err(NodeError::PinnedKeyMismatch {
+                        offered: config.ha_public_key,
+                    });
                 }
                 if let (Some(hip), Some(key)) = (&config.hip, &self.sent_key) {
                     hip.hit

@@ -722,7 +722,9 @@ fn pinned_ha_key_and_ha_misuse() {
         .unwrap();
     assert_eq!(
         node.handle(&resp).unwrap_err(),
-        NodeError::PinnedKeyMismatch
+        NodeError::PinnedKeyMismatch {
+            offered: ha_key().verifying_key().to_bytes()
+        }
     );
     assert_eq!(node.phase(), NodePhase::Configuring);
     // Answering twice is refused.

@@ -17,11 +17,16 @@ pub struct ProtocolRefusal(pub String);
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Map an error to its exit code: 4 for a failed authentication (the SIM
-/// and the network disagree), 3 for a protocol refusal, 2 for usage, 1
-/// otherwise.
+/// Map an error to its exit code: 5 when the home agent's key is not the
+/// pinned one, 4 for a failed authentication (the SIM and the network
+/// disagree), 3 for a protocol refusal, 2 for usage, 1 otherwise.
 pub fn code_for(err: &anyhow::Error) -> ExitCode {
     if err
+        .downcast_ref::<crate::mn_cmd::bootstrap::HaKeyChanged>()
+        .is_some()
+    {
+        ExitCode::from(5)
+    } else if err
         .downcast_ref::<crate::mn_cmd::bootstrap::AuthenticationFailed>()
         .is_some()
     {

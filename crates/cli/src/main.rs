@@ -32,7 +32,8 @@ use telsec_node::config::Config;
 /// Exit codes: 0 success; 1 runtime failure (I/O, peer unreachable); 2 usage
 /// error (bad arguments or config); 3 the peer answered with a protocol error
 /// (for example a GSUP cause such as "IMSI unknown"); 4 authentication failed (`telsec mn
-/// bootstrap`: the SIM and the network did not agree).
+/// bootstrap`: the SIM and the network did not agree); 5 the home agent's key is not the one
+/// pinned (`telsec mn bootstrap`).
 #[derive(Debug, Parser)]
 #[command(name = "telsec", version)]
 struct Cli {

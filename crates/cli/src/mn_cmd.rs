@@ -45,8 +45,9 @@ enum MnCommand {
     ///
     /// Prints what was obtained (never the key). Exit codes: 0 configured; 3 the home agent
     /// refused (cause printed); 4 authentication failed (wrong network name, SIM key or a
-    /// replayed challenge); 1 no answer from the home agent (after about 31 s of
-    /// retransmissions) or local trouble; 2 bad `[mn.sim]` settings.
+    /// replayed challenge); 5 the home agent signed with a key other than the pinned one (the
+    /// key of this SIM's first bootstrap, or `mn.bootstrap.ha_public_key`); 1 no answer from
+    /// the home agent (after about 31 s of retransmissions) or local trouble; 2 bad settings.
     Bootstrap(bootstrap::BootstrapArgs),
 }
 

@@ -757,3 +757,133 @@ fn hip_mode_updates_bind9() {
     let node = Node::new("bs-hip-bind-node", &site, &alice());
     check_hip(&site, &node, Some(&dig), bind.addr);
 }
+
+/// Bootstrap header type octets (telsec-bootstrap's message.rs).
+const CONFIG_REQUEST: u8 = 3;
+const CONFIG_RESPONSE: u8 = 4;
+
+fn soa_serial(dig: &std::path::Path, dns: SocketAddr) -> String {
+    let soa = dig_short(dig, dns, "telsec.test", "SOA");
+    soa[0].split_whitespace().nth(2).unwrap().to_owned()
+}
+
+/// Altered and replayed bootstrap messages, through the binaries: a relay
+/// between `telsec mn bootstrap` and `telsec up` flips one octet of the
+/// sealed ConfigRequest (the HA drops it; the node's retransmission gets
+/// the one answer), then every message the node sent is replayed to the
+/// HA from another port. Nothing runs twice: one authentication, one
+/// service, the same DNS serial and service file, and every answer to a
+/// replay is the answer already given.
+#[test]
+fn altered_and_replayed_bootstrap_messages_change_nothing() {
+    let dig = tools_or_skip(["dig"], "altered_and_replayed… (its DNS serial check)");
+    let site = site_with_alice("bs-replay", ip(122), SiteOptions::default());
+    let node = Node::new("bs-replay-node", &site, &alice());
+    let relay = site::Relay::start(site.ip, site.bootstrap_addr(), Some(CONFIG_REQUEST));
+    node.point_at(relay.addr);
+    let done = node.bootstrap(Some("alice.telsec.test"));
+    let json = done.json();
+    check_config(&json, &site, &node, ALICE_IMSI, "alice.telsec.test");
+    let seen = relay.seen();
+    drop(relay);
+    let of = |way: site::Way, t: u8| -> Vec<Vec<u8>> {
+        seen.iter()
+            .filter(|(w, d)| *w == way && d.get(1) == Some(&t))
+            .map(|(_, d)| d.clone())
+            .collect()
+    };
+    let requests = of(site::Way::ToHa, CONFIG_REQUEST);
+    assert_eq!(
+        requests.len(),
+        2,
+        "the altered request and its retransmission"
+    );
+    assert_ne!(requests[0], requests[1]);
+    assert_eq!(
+        of(site::Way::ToNode, CONFIG_RESPONSE).len(),
+        1,
+        "the altered request got no answer"
+    );
+
+    let services_file = site.data_dir.join("bootstrap/services.txt");
+    let services = std::fs::read(&services_file).unwrap();
+    let serial = dig.as_ref().map(|[d]| soa_serial(d, site.dns()));
+    let answers: Vec<&Vec<u8>> = seen
+        .iter()
+        .filter(|(w, _)| *w == site::Way::ToNode)
+        .map(|(_, d)| d)
+        .collect();
+    for (way, datagram) in &seen {
+        if *way != site::Way::ToHa {
+            continue;
+        }
+        let answer = site::send_once(
+            site.ip,
+            site.bootstrap_addr(),
+            datagram,
+            Duration::from_millis(300),
+        );
+        let is_start = datagram.get(1) == Some(&1);
+        if let Some(a) = answer
+            && !is_start
+        {
+            assert!(
+                answers.contains(&&a),
+                "a replay of type {:?} got a new answer",
+                datagram.get(1)
+            );
+        }
+    }
+    // The altered request, replayed, stays unanswered.
+    assert_eq!(
+        site::send_once(
+            site.ip,
+            site.bootstrap_addr(),
+            &requests[0],
+            Duration::from_millis(300)
+        ),
+        None
+    );
+    let log = site.log();
+    assert_eq!(log.with_message("EAP-AKA' succeeded").len(), 1);
+    assert_eq!(log.with_message("service set up").len(), 1);
+    assert_eq!(std::fs::read(&services_file).unwrap(), services);
+    if let (Some([d]), Some(serial)) = (&dig, serial) {
+        assert_eq!(soa_serial(d, site.dns()), serial, "DNS changed");
+    }
+}
+
+/// The node pins the home agent's key of its first bootstrap: after the
+/// HA's key is replaced, `telsec mn bootstrap` fails with exit code 5 and
+/// keeps its stored configuration; `--accept-new-ha-key` takes the new
+/// key, which is pinned from then on.
+#[test]
+fn a_changed_home_agent_key_is_refused_until_accepted() {
+    let mut site = site_with_alice("bs-pin", ip(123), SiteOptions::default());
+    let node = Node::new("bs-pin-node", &site, &alice());
+    let first = node.bootstrap(Some("alice.telsec.test"));
+    first.json();
+    let old_key = site.ha_public_key();
+    assert_eq!(node.stored().ha_public_key, old_key);
+
+    site.stop();
+    std::fs::remove_file(site.data_dir.join("ha-bootstrap.key")).unwrap();
+    site.start();
+    let new_key = site.ha_public_key();
+    assert_ne!(new_key, old_key);
+
+    let refused = node.bootstrap(Some("alice.telsec.test"));
+    assert_eq!(refused.code, Some(5), "{}", refused.log.text());
+    assert!(
+        refused.log.text().contains(&hex::encode(new_key)),
+        "the error names the key offered: {}",
+        refused.log.text()
+    );
+    assert_eq!(node.stored().ha_public_key, old_key, "stored config kept");
+
+    let accepted = node.bootstrap_with(Some("alice.telsec.test"), &["--accept-new-ha-key"]);
+    assert_eq!(accepted.json()["ha_public_key"], hex::encode(new_key));
+    assert_eq!(node.stored().ha_public_key, new_key);
+    let again = node.bootstrap(Some("alice.telsec.test"));
+    assert_eq!(again.code, Some(0), "{}", again.log.text());
+}

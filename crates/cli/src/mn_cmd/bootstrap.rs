@@ -23,7 +23,13 @@ use crate::exit::{ProtocolRefusal, UsageError};
 #[error("{0}")]
 pub struct AuthenticationFailed(pub String);
 
-/// `telsec mn bootstrap [--desired-fqdn NAME] [--json]`.
+/// The home agent answered with a key other than the pinned one: exit
+/// code 5, so a script can tell a key change from other failures.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HaKeyChanged(pub String);
+
+/// `telsec mn bootstrap [--desired-fqdn NAME] [--json] [--accept-new-ha-key]`.
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
     /// The name to ask for, e.g. `alice.telsec.test` (one label below the operator's zone),
@@ -35,6 +41,11 @@ pub struct BootstrapArgs {
     /// Print the configuration as one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Accept a home agent key other than the one of this SIM's first bootstrap (after the
+    /// operator replaced it). Without it a changed key fails with exit code 5 and the stored
+    /// configuration stays. A key set in `mn.bootstrap.ha_public_key` is always enforced.
+    #[arg(long)]
+    accept_new_ha_key: bool,
 }
 
 pub fn run(args: BootstrapArgs, config: &Config) -> anyhow::Result<()> {
@@ -53,7 +64,10 @@ pub fn run(args: BootstrapArgs, config: &Config) -> anyhow::Result<()> {
             &settings,
             &config.mn.sim,
             &config.data_dir,
-            &client::Options::default(),
+            &client::Options {
+                accept_new_ha_key: args.accept_new_ha_key,
+                ..client::Options::default()
+            },
         ))
         .map_err(classify)?;
     let path = config.in_data_dir(&settings.config_file);
@@ -80,10 +94,11 @@ pub fn run(args: BootstrapArgs, config: &Config) -> anyhow::Result<()> {
 fn classify(e: BootstrapError) -> anyhow::Error {
     let text = e.to_string();
     match &e {
-        BootstrapError::Sim(_) => UsageError(text).into(),
+        BootstrapError::Sim(_) | BootstrapError::Setting(_) => UsageError(text).into(),
         BootstrapError::Enrolment { failure, .. } => match failure {
             EnrolError::Refused { .. } => ProtocolRefusal(text).into(),
             EnrolError::Authentication { .. } => AuthenticationFailed(text).into(),
+            EnrolError::HaKeyChanged { .. } => HaKeyChanged(text).into(),
             _ => anyhow::Error::new(e),
         },
         _ => anyhow::Error::new(e),

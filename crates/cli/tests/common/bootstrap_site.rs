@@ -300,6 +300,14 @@ dns_key_secret = "{secret}""#
         self.process = Some((child, lines));
     }
 
+    /// Kills `telsec up` (its data directory stays).
+    pub fn stop(&mut self) {
+        if let Some((mut child, _)) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// What `telsec up` logged so far.
     pub fn log(&self) -> Lines {
         self.process.as_ref().expect("started").1.clone()
@@ -440,6 +448,20 @@ opc = "{opc}"
 
     /// `telsec mn bootstrap --json [--desired-fqdn NAME]`.
     pub fn bootstrap(&self, desired: Option<&str>) -> Bootstrapped {
+        self.bootstrap_with(desired, &[])
+    }
+
+    /// Sends the node's bootstrap to `addr` instead of the site.
+    pub fn point_at(&self, addr: SocketAddr) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let site = format!("home_agent = \"{}:{BOOTSTRAP_PORT}\"", self.site_ip);
+        assert!(text.contains(&site), "{text}");
+        let text = text.replace(&site, &format!("home_agent = \"{addr}\""));
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// `telsec mn bootstrap --json [--desired-fqdn NAME] EXTRA…`.
+    pub fn bootstrap_with(&self, desired: Option<&str>, extra: &[&str]) -> Bootstrapped {
         let mut cmd = telsec();
         cmd.arg("--log-json")
             .arg("--config")
@@ -449,6 +471,7 @@ opc = "{opc}"
         if let Some(d) = desired {
             cmd.args(["--desired-fqdn", d]);
         }
+        cmd.args(extra);
         let out = cmd.output().expect("run telsec mn bootstrap");
         let log = Lines::default();
         for line in String::from_utf8_lossy(&out.stderr).lines() {
@@ -802,4 +825,94 @@ impl Drop for Bind {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Which way a relayed datagram went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    ToHa,
+    ToNode,
+}
+
+/// Datagrams in the order the relay passed them.
+type Seen = Arc<Mutex<Vec<(Way, Vec<u8>)>>>;
+
+/// A UDP relay between one node and the bootstrap service: it records
+/// every datagram and can alter the first node message of one type (the
+/// bootstrap header's type octet) by flipping its last octet.
+pub struct Relay {
+    pub addr: SocketAddr,
+    seen: Seen,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Relay {
+    pub fn start(ip: Ipv4Addr, ha: SocketAddr, alter_type: Option<u8>) -> Relay {
+        let front = UdpSocket::bind((ip, 0)).unwrap();
+        let back = UdpSocket::bind((ip, 0)).unwrap();
+        back.connect(ha).unwrap();
+        for s in [&front, &back] {
+            s.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+        }
+        let addr = front.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (log, halt) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut node = None;
+            let mut altered = alter_type.is_none();
+            let mut buf = [0u8; 2048];
+            while !halt.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok((n, from)) = front.recv_from(&mut buf) {
+                    node = Some(from);
+                    let mut d = buf[..n].to_vec();
+                    if !altered && d.get(1).copied() == alter_type {
+                        if let Some(last) = d.last_mut() {
+                            *last ^= 0x01;
+                        }
+                        altered = true;
+                    }
+                    log.lock().unwrap().push((Way::ToHa, d.clone()));
+                    let _ = back.send(&d);
+                }
+                if let Ok(n) = back.recv(&mut buf) {
+                    log.lock().unwrap().push((Way::ToNode, buf[..n].to_vec()));
+                    if let Some(to) = node {
+                        let _ = front.send_to(&buf[..n], to);
+                    }
+                }
+            }
+        });
+        Relay {
+            addr,
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Every datagram so far, in order.
+    pub fn seen(&self) -> Vec<(Way, Vec<u8>)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Sends `datagram` to `to` from a fresh socket on `ip`; the answer, if
+/// one comes within `wait`.
+pub fn send_once(ip: Ipv4Addr, to: SocketAddr, datagram: &[u8], wait: Duration) -> Option<Vec<u8>> {
+    let s = UdpSocket::bind((ip, 0)).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    s.send_to(datagram, to).unwrap();
+    let mut buf = [0u8; 2048];
+    s.recv(&mut buf).ok().map(|n| buf[..n].to_vec())
 }

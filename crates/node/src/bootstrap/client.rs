@@ -52,6 +52,9 @@ pub enum BootstrapError {
     /// `[mn.sim]` does not describe a usable USIM.
     #[error("[mn.sim] {0}")]
     Sim(String),
+    /// A `[mn.bootstrap]` setting is unusable.
+    #[error("{0}")]
+    Setting(String),
     /// A state file (SQN array, key, configuration) cannot be read, parsed
     /// or written.
     #[error("{path}: {what}")]
@@ -96,6 +99,9 @@ pub struct Options {
     pub pinned_ha_key: Option<[u8; 32]>,
     /// A secret to share with the HA in the ConfigRequest.
     pub secret: Option<Zeroizing<Vec<u8>>>,
+    /// Do not pin the key of the stored configuration this time (the
+    /// operator replaced the home agent's key).
+    pub accept_new_ha_key: bool,
 }
 
 impl core::fmt::Debug for Options {
@@ -104,6 +110,7 @@ impl core::fmt::Debug for Options {
             .field("retransmit", &self.retransmit)
             .field("pinned_ha_key", &self.pinned_ha_key.is_some())
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("accept_new_ha_key", &self.accept_new_ha_key)
             .finish()
     }
 }
@@ -112,6 +119,37 @@ fn file_error(path: &Path) -> impl Fn(String) -> BootstrapError + '_ {
     move |what| BootstrapError::File {
         path: path.to_owned(),
         what,
+    }
+}
+
+/// The HA key to insist on: the caller's, the configured one, or (trust on
+/// first use) the one this SIM's stored configuration was signed with.
+fn pinned_ha_key(
+    settings: &MnBootstrapSettings,
+    options: &Options,
+    stored: Option<&NodeConfig>,
+) -> Result<Option<[u8; 32]>, BootstrapError> {
+    if let Some(k) = options.pinned_ha_key {
+        return Ok(Some(k));
+    }
+    if let Some(hex) = &settings.ha_public_key {
+        let key = crate::ha_setup::hex_decode(hex.trim())
+            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+            .ok_or_else(|| {
+                BootstrapError::Setting("mn.bootstrap.ha_public_key: 64 hex digits".into())
+            })?;
+        info!("home agent key pinned by mn.bootstrap.ha_public_key");
+        return Ok(Some(key));
+    }
+    match stored {
+        Some(c) if settings.pin_ha_key && !options.accept_new_ha_key => {
+            info!(
+                obtained_at = c.obtained_at,
+                "home agent key pinned from the first bootstrap"
+            );
+            Ok(Some(c.ha_public_key))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -352,13 +390,18 @@ pub async fn bootstrap_reporting(
     let card = soft_usim(sim, data_dir)?;
     let mut persisted = card.sqn_state().to_bytes();
     let signing_key = load_or_create_signing_key(&signing_key_path(settings, &sim.imsi, data_dir))?;
-    match read_stored(&config_path) {
+    let stored = match read_stored(&config_path) {
         Ok(Some(c)) if !c.usable_with(&sim.imsi) => {
             info!(path = %config_path.display(), "stored configuration belongs to another SIM; a new one replaces it");
+            None
         }
-        Ok(_) => {}
-        Err(e) => warn!(error = %e, "stored configuration unreadable; a new one replaces it"),
-    }
+        Ok(c) => c,
+        Err(e) => {
+            warn!(error = %e, "stored configuration unreadable; a new one replaces it");
+            None
+        }
+    };
+    let pinned_ha_key = pinned_ha_key(settings, options, stored.as_ref())?;
     let mut nonce = [0u8; NONCE_LEN];
     SysRng
         .try_fill_bytes(&mut nonce)
@@ -373,7 +416,7 @@ pub async fn bootstrap_reporting(
         desired_fqdn: settings.desired_fqdn.clone(),
         secret: options.secret.clone(),
         retransmit: options.retransmit,
-        pinned_ha_key: options.pinned_ha_key,
+        pinned_ha_key,
         suci: suci_concealment(sim)?,
     };
     let (mut enrolment, start) = Enrolment::start(

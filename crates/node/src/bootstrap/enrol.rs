@@ -159,9 +159,28 @@ pub enum EnrolError {
         /// Why the last datagram that did arrive was dropped, if one did.
         last_drop: Option<String>,
     },
+    /// The configuration, sealed with this session's keys (so from the
+    /// home agent this SIM authenticated with), is signed by a key other
+    /// than the pinned one: the home agent's key changed, or this is
+    /// another home agent of the same operator.
+    #[error(
+        "the home agent's key changed: it signed with {} instead of the pinned {}",
+        hex32(.offered),
+        hex32(.pinned)
+    )]
+    HaKeyChanged {
+        /// The key pinned.
+        pinned: [u8; 32],
+        /// The key the home agent used.
+        offered: [u8; 32],
+    },
     /// The exchange broke in a way no retransmission repairs.
     #[error("protocol failure: {0}")]
     Protocol(String),
+}
+
+fn hex32(key: &[u8; 32]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn text_suffix(text: &str) -> String {
@@ -293,6 +312,7 @@ pub struct Enrolment<C: Card> {
     sync_failures: u8,
     transmissions: u32,
     last_drop: Option<String>,
+    pinned_ha_key: Option<[u8; 32]>,
 }
 
 impl<C: Card> core::fmt::Debug for Enrolment<C> {
@@ -451,6 +471,7 @@ impl<C: Card> Enrolment<C> {
                 sync_failures: 0,
                 transmissions: 1,
                 last_drop: None,
+                pinned_ha_key: config.pinned_ha_key,
             },
             start,
         ))
@@ -511,6 +532,14 @@ impl<C: Card> Enrolment<C> {
             return Step::Dropped(Dropped::Finished);
         }
         match self.session.handle(datagram) {
+            // Both come from a configuration that opened with the session
+            // keys: the home agent itself answered so, and repeats would
+            // bring the same answer.
+            Err(NodeError::PinnedKeyMismatch { offered }) => match self.pinned_ha_key {
+                Some(pinned) => self.fail(EnrolError::HaKeyChanged { pinned, offered }),
+                None => self.fail(EnrolError::Protocol("pinned key mismatch".into())),
+            },
+            Err(e @ NodeError::WrongHit(..)) => self.fail(EnrolError::Protocol(e.to_string())),
             Err(e) => self.dropped(Dropped::Session(e)),
             Ok(NodeEvent::Eap(eap)) => self.on_eap(&eap, now),
             Ok(NodeEvent::Configured(response)) => {

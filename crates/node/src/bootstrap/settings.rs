@@ -205,6 +205,13 @@ pub struct MnBootstrapSettings {
     /// data_dir; one per SIM: the IMSI goes before the extension
     /// (`mn.<IMSI>.key`).
     pub signing_key_file: PathBuf,
+    /// The home agent's Ed25519 public key (hex): a configuration signed
+    /// by any other key is refused.
+    pub ha_public_key: Option<String>,
+    /// Without `ha_public_key`: trust the key of the first bootstrap and
+    /// refuse another one later (the key stored with this SIM's
+    /// configuration; `--accept-new-ha-key` overrides it once).
+    pub pin_ha_key: bool,
 }
 
 impl Default for MnBootstrapSettings {
@@ -215,6 +222,8 @@ impl Default for MnBootstrapSettings {
             desired_fqdn: None,
             config_file: PathBuf::from("mn-bootstrap.conf"),
             signing_key_file: PathBuf::from("mn.key"),
+            ha_public_key: None,
+            pin_ha_key: true,
         }
     }
 }
@@ -277,6 +286,11 @@ network_name = "{name}"
 # (one per SIM: stored as mn.<IMSI>.key).
 config_file = "{cf}"
 signing_key_file = "{sk}"
+# The home agent's public key (hex, as `telsec mn bootstrap` prints it): any
+# other key is refused. Without it the key of the first bootstrap is trusted
+# and pinned (pin_ha_key = false turns that off).
+# ha_public_key = "<64 hex digits>"
+pin_ha_key = true
 
 [mn.sim]
 # The node's soft USIM (Milenage).
