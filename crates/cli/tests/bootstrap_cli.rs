@@ -613,6 +613,35 @@ fn bootstrap_against_osmo_hlr() {
     }
 }
 
+/// BIND9 with the HA's TSIG key, and a started site (Alice provisioned)
+/// whose bootstrap service updates it; `bootstrap_extra` goes into
+/// `[ha.bootstrap]`.
+fn site_on_bind(
+    named: &std::path::Path,
+    tag: &str,
+    ip: Ipv4Addr,
+    bootstrap_extra: String,
+) -> (Bind, Site) {
+    let secret = "dGVsc2VjLWhhLWJpbmQtdGVzdC1rZXktMzItb2N0ZXQ=";
+    let bind = Bind::start(named, "telsec-ha-bind.", secret);
+    let mut site = Site::new(
+        tag,
+        ip,
+        SiteOptions {
+            dns: DnsTarget::External {
+                server: bind.addr,
+                key_name: "telsec-ha-bind.".to_owned(),
+                secret_base64: secret.to_owned(),
+            },
+            bootstrap_extra,
+            ..SiteOptions::default()
+        },
+    );
+    site.add_subscriber(&alice(), "4912345", Some("Alice Liddell"), &[]);
+    site.start();
+    (bind, site)
+}
+
 /// BIND9 as the operator's DNS server: the home agent's RFC 2136 update,
 /// signed with the TSIG key BIND's update-policy grants, lands there, and
 /// `dig` at BIND sees the address and the node's key.
@@ -621,22 +650,7 @@ fn bootstrap_updates_bind9() {
     let Some([named, dig]) = tools_or_skip(["named", "dig"], "bootstrap_updates_bind9") else {
         return;
     };
-    let secret = "dGVsc2VjLWhhLWJpbmQtdGVzdC1rZXktMzItb2N0ZXQ=";
-    let bind = Bind::start(&named, "telsec-ha-bind.", secret);
-    let mut site = Site::new(
-        "bs-bind",
-        ip(119),
-        SiteOptions {
-            dns: DnsTarget::External {
-                server: bind.addr,
-                key_name: "telsec-ha-bind.".to_owned(),
-                secret_base64: secret.to_owned(),
-            },
-            ..SiteOptions::default()
-        },
-    );
-    site.add_subscriber(&alice(), "4912345", Some("Alice Liddell"), &[]);
-    site.start();
+    let (bind, site) = site_on_bind(&named, "bs-bind", ip(119), String::new());
     let node = Node::new("bs-bind-node", &site, &alice());
     let done = node.bootstrap(Some("alice.telsec.test"));
     let json = done.json();
@@ -737,23 +751,7 @@ fn hip_mode_updates_bind9() {
     let Some([named, dig]) = tools_or_skip(["named", "dig"], "hip_mode_updates_bind9") else {
         return;
     };
-    let secret = "dGVsc2VjLWhhLWJpbmQtdGVzdC1rZXktMzItb2N0ZXQ=";
-    let bind = Bind::start(&named, "telsec-ha-bind.", secret);
-    let mut site = Site::new(
-        "bs-hip-bind",
-        ip(121),
-        SiteOptions {
-            dns: DnsTarget::External {
-                server: bind.addr,
-                key_name: "telsec-ha-bind.".to_owned(),
-                secret_base64: secret.to_owned(),
-            },
-            bootstrap_extra: hip_mode(),
-            ..SiteOptions::default()
-        },
-    );
-    site.add_subscriber(&alice(), "4912345", Some("Alice Liddell"), &[]);
-    site.start();
+    let (bind, site) = site_on_bind(&named, "bs-hip-bind", ip(121), hip_mode());
     let node = Node::new("bs-hip-bind-node", &site, &alice());
     check_hip(&site, &node, Some(&dig), bind.addr);
 }
