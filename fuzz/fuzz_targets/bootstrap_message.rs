@@ -61,7 +61,7 @@ fn offer(ha_key: &SigningKey) -> ConfigResponse {
             },
             registration_lifetime: 60,
         }),
-        rendezvous: None,
+        hip: None,
         name_server: None,
         dns_zone: None,
     }
