@@ -54,6 +54,7 @@ pub mod auth;
 pub mod error;
 pub mod gateway;
 pub mod ha_link;
+pub mod keys;
 pub mod node;
 pub mod receiver;
 pub mod replay;
@@ -66,6 +67,7 @@ pub use error::{
 };
 pub use gateway::{FromInside, FromOutside, Gateway, GatewayError, NodeTunnel, SiuHandled};
 pub use ha_link::{HaLink, ReplyRoute};
+pub use keys::{DirectionKeys, EspKeys, KeysError, derive as derive_esp_keys};
 pub use node::{NodeTunnelEnd, Outgoing};
 pub use receiver::{SiuOutcome, SiuReceiver};
 pub use replay::ReplayGuard;
