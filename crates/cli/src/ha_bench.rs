@@ -130,6 +130,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
             home_link: LinkConfig::None,
             ipip: false,
             compact_after_bytes: 64 << 20,
+            vpn: telsec_node::ha_vpn::HaVpnSettings::default(),
         };
         let server = std::thread::spawn(move || -> anyhow::Result<u64> {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -375,6 +376,7 @@ pub fn run_tunnel(a: TunnelBenchArgs) -> anyhow::Result<()> {
         },
         ipip: false,
         compact_after_bytes: 64 << 20,
+        vpn: telsec_node::ha_vpn::HaVpnSettings::default(),
     };
     // The home agent on its own thread and runtime (one core).
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();

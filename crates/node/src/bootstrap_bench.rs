@@ -545,6 +545,7 @@ async fn start_stack(
             home_link: LinkConfig::None,
             ipip: false,
             compact_after_bytes: 1 << 20,
+            vpn: crate::ha_vpn::HaVpnSettings::default(),
         },
     )
     .await

@@ -155,6 +155,7 @@ pub async fn run(
             home_link: LinkConfig::None,
             ipip: false,
             compact_after_bytes: 1 << 20,
+            vpn: crate::ha_vpn::HaVpnSettings::default(),
         },
     )
     .await

@@ -293,6 +293,8 @@ pub struct HaConfig {
     pub keys: KeysConfig,
     /// The bootstrap service (seed 003).
     pub bootstrap: crate::bootstrap::HaBootstrapSettings,
+    /// The link to the VPN gateway (seed 002).
+    pub vpn: crate::ha_vpn::HaVpnSettings,
 }
 
 /// An FA-HA security association of the home agent.
@@ -359,6 +361,7 @@ impl Default for HaConfig {
             foreign_agents: Vec::new(),
             keys: KeysConfig::default(),
             bootstrap: crate::bootstrap::HaBootstrapSettings::default(),
+            vpn: crate::ha_vpn::HaVpnSettings::default(),
         }
     }
 }
@@ -606,6 +609,7 @@ push_at_start = false
 # home_address = "10.77.0.5"
 
 {bootstrap}
+{ha_vpn}
 [smsc]
 # The SMS centre: SMPP 3.4 server (2775 is SMPP's port) and virtual modems, one
 # per subscriber, speaking TS 27.005 AT commands over TCP or a pty.
@@ -658,6 +662,7 @@ reverse_rule_priority = 1000
             dns = crate::dns_setup::DnsSettings::documented(),
             fa = crate::fa_service::FaSettings::documented(),
             bootstrap = crate::bootstrap::HaBootstrapSettings::documented(),
+            ha_vpn = crate::ha_vpn::HaVpnSettings::documented(),
             mn_bootstrap = crate::bootstrap::MnBootstrapSettings::documented(),
             data_dir = d.data_dir.display(),
             filter = d.log.filter,

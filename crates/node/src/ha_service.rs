@@ -75,6 +75,8 @@ pub struct HaParams {
     pub ipip: bool,
     /// Journal size after which it is folded into a new snapshot.
     pub compact_after_bytes: u64,
+    /// The link to a VPN gateway (seed 002).
+    pub vpn: crate::ha_vpn::HaVpnSettings,
 }
 
 /// Errors starting or running the home agent.
@@ -97,6 +99,9 @@ pub enum HaError {
         /// Why.
         source: io::Error,
     },
+    /// `[ha.vpn]` is unusable.
+    #[error("{0}")]
+    Vpn(String),
     /// The stored state does not parse.
     #[error("binding store {path} is corrupt: {source}")]
     Corrupt {
@@ -297,6 +302,15 @@ impl Store {
 /// Starts the home agent: restores its state from `params.state_dir`,
 /// binds its sockets and spawns the task.
 pub async fn start(mut core: HomeAgent, params: HaParams) -> Result<RunningHa, HaError> {
+    let vpn = params
+        .vpn
+        .build()
+        .map_err(HaError::Vpn)?
+        .map(|link| VpnLink {
+            link,
+            gateway: params.vpn.gateway,
+            node_esp_port: params.vpn.node_esp_port,
+        });
     restore(&mut core, &params.state_dir, now_ms())?;
     let mut store = Store::open(&params.state_dir)?;
     store.compact(&core.snapshot())?;
@@ -357,6 +371,7 @@ pub async fn start(mut core: HomeAgent, params: HaParams) -> Result<RunningHa, H
         stats: HaStats::default(),
         targets: Vec::new(),
         out: Vec::with_capacity(65_536),
+        vpn,
     };
     let task = tokio::spawn(driver.run(rx, stop_rx));
     Ok(RunningHa {
@@ -382,7 +397,21 @@ struct Driver {
     stats: HaStats,
     targets: Vec<(Tunnel, SocketAddrV4, Ipv4Addr)>,
     out: Vec<u8>,
+    /// Seed 002: replies to registrations that came through the gateway go
+    /// there inside SIUs.
+    vpn: Option<VpnLink>,
 }
+
+/// The home agent's side of the VPN gateway.
+struct VpnLink {
+    link: telsec_vpn::HaLink,
+    gateway: SocketAddrV4,
+    node_esp_port: u16,
+}
+
+/// The SIU-Ack's type octet (telsec-vpn): on the registration socket only
+/// from the gateway.
+const SIU_ACK_TYPE: u8 = 2;
 
 /// Replies of a batch, held until the journal is synced.
 type Replies = Vec<(Vec<u8>, SocketAddrV4)>;
@@ -401,6 +430,11 @@ impl Driver {
                 .core
                 .poll_timeout()
                 .map(|t| Duration::from_millis(t.saturating_sub(now_ms())));
+            let siu_sleep = self
+                .vpn
+                .as_ref()
+                .and_then(|v| v.link.sender().poll_timeout())
+                .map(|t| t.saturating_duration_since(std::time::Instant::now()));
             tokio::select! {
                 _ = &mut stop => break,
                 Some(cmd) = commands.recv() => self.command(cmd),
@@ -437,6 +471,7 @@ impl Driver {
                     Ok(n) => self.handle_ipip(&ipip_buf[..n]).await,
                     Err(e) => warn!(error = %e, "IP-in-IP socket"),
                 },
+                () = sleep_or_pending(siu_sleep) => self.siu_timers().await,
                 () = sleep_or_pending(sleep) => {
                     let now = now_ms();
                     for gone in self.core.handle_timeout(now) {
@@ -481,6 +516,9 @@ impl Driver {
         };
         match bytes.first() {
             Some(&tunnel::TUNNEL_DATA_TYPE) => self.handle_udp_tunnel(bytes, from).await,
+            Some(&SIU_ACK_TYPE) if self.vpn.as_ref().is_some_and(|v| v.gateway == from) => {
+                self.siu_ack(bytes);
+            }
             _ => {
                 let now = now_ms();
                 let outcome = self.core.handle_request(now, from, self.address, bytes);
@@ -532,7 +570,64 @@ impl Driver {
             }
         }
         if let Some(bytes) = reply {
-            replies.push((bytes, from));
+            match (&mut self.vpn, &change, &record.verdict) {
+                (Some(vpn), Some(c), Verdict::Accepted { .. }) => {
+                    let lifetime = c.after.first().map_or(0, |b| b.granted_lifetime);
+                    match crate::ha_vpn::siu_for(
+                        &mut vpn.link,
+                        *from.ip(),
+                        c,
+                        &bytes,
+                        lifetime,
+                        vpn.node_esp_port,
+                    ) {
+                        Ok(Some(siu)) => {
+                            info!(
+                                target: "telsec::ha",
+                                home = %c.home_address,
+                                gateway = %vpn.gateway,
+                                "registration came through the VPN gateway: reply sent inside an SIU"
+                            );
+                            replies.push((siu, vpn.gateway));
+                        }
+                        Ok(None) => replies.push((bytes, from)),
+                        Err(e) => warn!(target: "telsec::ha", error = e, "SIU not built"),
+                    }
+                }
+                _ => replies.push((bytes, from)),
+            }
+        }
+    }
+
+    /// An SIU-Ack from the gateway.
+    fn siu_ack(&mut self, bytes: &[u8]) {
+        let Some(vpn) = self.vpn.as_mut() else { return };
+        match vpn.link.sender_mut().handle_ack(
+            std::time::Instant::now(),
+            crate::ha_vpn::ntp_now(),
+            bytes,
+        ) {
+            Ok(event) => info!(target: "telsec::ha", ?event, "SIU answered"),
+            Err(e) => warn!(target: "telsec::ha", error = %e, "SIU-Ack refused"),
+        }
+    }
+
+    /// SIU retransmissions (a fresh Identification each) and give-ups.
+    async fn siu_timers(&mut self) {
+        let Some(vpn) = self.vpn.as_mut() else { return };
+        let events = vpn
+            .link
+            .sender_mut()
+            .handle_timeout(std::time::Instant::now(), crate::ha_vpn::ntp_now());
+        for event in events {
+            match event {
+                telsec_vpn::SenderEvent::Retransmit { datagram, .. } => {
+                    if let Err(e) = self.socket.send_to(&datagram, vpn.gateway).await {
+                        warn!(target: "telsec::ha", error = %e, "SIU not sent");
+                    }
+                }
+                other => warn!(target: "telsec::ha", event = ?other, "SIU"),
+            }
         }
     }
 

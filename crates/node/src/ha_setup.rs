@@ -161,6 +161,7 @@ pub fn params(config: &Config) -> HaParams {
         home_link: config.ha.home_link.clone(),
         ipip: config.ha.ipip,
         compact_after_bytes: config.ha.compact_after_bytes,
+        vpn: config.ha.vpn.clone(),
     }
 }
 

@@ -33,6 +33,7 @@ pub mod fa_service;
 pub mod gsup_client;
 pub mod ha_service;
 pub mod ha_setup;
+pub mod ha_vpn;
 pub mod hlr_service;
 pub mod home_rule;
 pub mod kek;

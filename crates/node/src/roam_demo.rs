@@ -246,6 +246,7 @@ pub async fn run(
             },
             ipip: false,
             compact_after_bytes: 1 << 20,
+            vpn: crate::ha_vpn::HaVpnSettings::default(),
         },
     )
     .await

@@ -115,6 +115,7 @@ async fn start_ha(net: Net, dir: &Path, link_peer: SocketAddr) -> RunningHa {
             },
             ipip: false,
             compact_after_bytes: 1 << 20,
+            vpn: telsec_node::ha_vpn::HaVpnSettings::default(),
         },
     )
     .await
@@ -724,6 +725,7 @@ async fn ha_role(mut rx: mpsc::UnboundedReceiver<Req>, tx: std_mpsc::Sender<Ev>,
             },
             ipip: true,
             compact_after_bytes: 1 << 20,
+            vpn: telsec_node::ha_vpn::HaVpnSettings::default(),
         },
     )
     .await

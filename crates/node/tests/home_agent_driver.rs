@@ -67,6 +67,7 @@ async fn start(dir: &Path, link_peer: SocketAddr) -> RunningHa {
             },
             ipip: false,
             compact_after_bytes: 1 << 20,
+            vpn: telsec_node::ha_vpn::HaVpnSettings::default(),
         },
     )
     .await

@@ -45,6 +45,11 @@ impl HaLink {
         }
     }
 
+    /// The SIU sender, to read its next deadline.
+    pub fn sender(&self) -> &SiuSender {
+        &self.sender
+    }
+
     /// The SIU sender (for its timers and the gateway's Acks).
     pub fn sender_mut(&mut self) -> &mut SiuSender {
         &mut self.sender

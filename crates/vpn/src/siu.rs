@@ -756,14 +756,12 @@ impl SecurityInfoUpdate {
     }
 }
 
-/// Unicast and routable to a host: not unspecified, broadcast, multicast,
-/// loopback or reserved class E (RFC 1122 §3.2.1.3, RFC 5771).
+/// A host's unicast address: not unspecified, broadcast, multicast or
+/// reserved class E (RFC 1122 §3.2.1.3, RFC 5771). Loopback addresses are
+/// allowed: a lab on one host (`telsec up`, the tests) puts its gateway,
+/// home agent and nodes on 127/8.
 fn is_unicast(a: Ipv4Addr) -> bool {
-    !(a.is_unspecified()
-        || a.is_broadcast()
-        || a.is_multicast()
-        || a.is_loopback()
-        || a.octets()[0] >= 240)
+    !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.octets()[0] >= 240)
 }
 
 #[cfg(test)]
