@@ -122,6 +122,7 @@ fn run_node(args: RunArgs, config: &Config) -> anyhow::Result<()> {
         reverse_rule: mn
             .reverse_tunnelling
             .then_some((mn.reverse_rule_table, mn.reverse_rule_priority)),
+        esp: Some(mn.esp.clone()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

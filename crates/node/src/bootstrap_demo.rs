@@ -376,6 +376,7 @@ async fn register(
             interface: None,
             address_poll: Duration::from_secs(1),
             reverse_rule: None,
+            esp: None,
         },
         tx,
     )

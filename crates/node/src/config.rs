@@ -162,6 +162,8 @@ pub struct MnConfig {
     pub key: Option<MnKeyConfig>,
     /// `telsec mn bootstrap` (seed 003).
     pub bootstrap: crate::bootstrap::MnBootstrapSettings,
+    /// Reach the home agent inside ESP through the VPN gateway (seed 002).
+    pub esp: crate::mn_esp::MnEspSettings,
     /// The node's soft USIM.
     pub sim: crate::bootstrap::SimSettings,
 }
@@ -199,6 +201,7 @@ impl Default for MnConfig {
             reverse_rule_priority: 1000,
             key: None,
             bootstrap: crate::bootstrap::MnBootstrapSettings::default(),
+            esp: crate::mn_esp::MnEspSettings::default(),
             sim: crate::bootstrap::SimSettings::default(),
         }
     }
@@ -657,6 +660,7 @@ reverse_rule_priority = 1000
 # key = "<hex>"
 
 {mn_bootstrap}
+{mn_esp}
 {fa}
 {dns}"#,
             dns = crate::dns_setup::DnsSettings::documented(),
@@ -664,6 +668,7 @@ reverse_rule_priority = 1000
             bootstrap = crate::bootstrap::HaBootstrapSettings::documented(),
             ha_vpn = crate::ha_vpn::HaVpnSettings::documented(),
             mn_bootstrap = crate::bootstrap::MnBootstrapSettings::documented(),
+            mn_esp = crate::mn_esp::MnEspSettings::documented(),
             data_dir = d.data_dir.display(),
             filter = d.log.filter,
             listen = d.hlr.gsup_listen,

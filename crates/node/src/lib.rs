@@ -39,6 +39,7 @@ pub mod home_rule;
 pub mod kek;
 pub mod key_receiver;
 pub mod key_service;
+pub mod mn_esp;
 pub mod mn_service;
 pub mod packet_link;
 pub mod raw_ipip;

@@ -60,6 +60,8 @@ pub struct MnParams {
     /// registered with a co-located address ([`crate::home_rule`]); None
     /// leaves routing alone.
     pub reverse_rule: Option<(u32, u32)>,
+    /// Reach the home agent inside ESP through the VPN gateway (seed 002).
+    pub esp: Option<crate::mn_esp::MnEspSettings>,
 }
 
 /// First wait before a request that could not be sent is tried again:
@@ -95,6 +97,9 @@ pub enum MnError {
         /// Why.
         source: io::Error,
     },
+    /// `[mn.esp]` is unusable.
+    #[error("{0}")]
+    Esp(String),
 }
 
 /// A started mobile node.
@@ -130,6 +135,18 @@ pub async fn start(
     params: MnParams,
     events: mpsc::Sender<(u64, Event)>,
 ) -> Result<RunningMn, MnError> {
+    let esp = match &params.esp {
+        Some(e) if e.enabled => Some(
+            crate::mn_esp::EspPath::new(
+                e,
+                core.config().home_address,
+                params.initial_address,
+                MIP_PORT,
+            )
+            .map_err(MnError::Esp)?,
+        ),
+        _ => None,
+    };
     let link = PacketLink::open(&params.home_link)
         .await
         .map_err(|source| MnError::Open {
@@ -179,6 +196,7 @@ pub async fn start(
         resends: 0,
         resend_at: None,
         agent_link,
+        esp,
     };
     let initial = params.initial_address;
     let task = tokio::spawn(driver.run(rx, stop_rx, initial));
@@ -211,6 +229,9 @@ struct Driver {
     resend_at: Option<tokio::time::Instant>,
     /// Raw ICMP on the watched interface: advertisements and solicitations.
     agent_link: Option<AgentLink>,
+    /// Seed 002: the home agent is reached inside ESP through the gateway;
+    /// the socket is then bound to the care-of address's ESP port.
+    esp: Option<crate::mn_esp::EspPath>,
 }
 
 impl Driver {
@@ -249,7 +270,7 @@ impl Driver {
                 _ = &mut stop => break,
                 Some(cmd) = commands.recv() => self.command(cmd).await,
                 r = recv_socket(self.socket.as_ref(), &mut buf) => match r {
-                    Ok((n, from)) => self.datagram(&buf[..n], from).await,
+                    Ok((n, from)) => self.received(&mut buf[..n], from).await,
                     Err(e) => { warn!(error = %e, "registration socket"); self.socket = None; }
                 },
                 r = self.link.recv(&mut link_buf) => match r {
@@ -305,8 +326,11 @@ impl Driver {
     async fn address_changed(&mut self, address: Option<Ipv4Addr>) {
         info!(address = ?address, "address changed");
         self.socket = None;
+        if let (Some(esp), Some(a)) = (self.esp.as_mut(), address) {
+            esp.moved(a);
+        }
         if let Some(a) = address {
-            match UdpSocket::bind((a, 0)).await {
+            match UdpSocket::bind((a, self.local_port())).await {
                 Ok(s) => self.socket = Some((s, a)),
                 Err(e) => warn!(error = %e, address = %a, "cannot bind registration socket"),
             }
@@ -376,7 +400,10 @@ impl Driver {
                 dst.set_port(self.agent_port);
             }
             if self.socket.as_ref().map(|(_, a)| *a) != Some(t.src) {
-                match UdpSocket::bind((t.src, 0)).await {
+                if let Some(esp) = self.esp.as_mut() {
+                    esp.moved(t.src);
+                }
+                match UdpSocket::bind((t.src, self.local_port())).await {
                     Ok(s) => self.socket = Some((s, t.src)),
                     Err(e) => {
                         warn!(error = %e, src = %t.src, "cannot send from this address");
@@ -385,9 +412,9 @@ impl Driver {
                     }
                 }
             }
-            if let Some((s, _)) = &self.socket {
-                match s.send_to(&t.payload, dst).await {
-                    Ok(_) => {
+            if self.socket.is_some() {
+                match self.send_agent(&t.payload, dst).await {
+                    Ok(()) => {
                         self.resends = 0;
                         self.resend_at = None;
                     }
@@ -510,10 +537,10 @@ impl Driver {
             Location::AtHome | Location::Detached
         );
         match (&self.socket, self.tunnel, away) {
-            (Some((s, _)), Some(TunnelMode::Udp { .. }), true) => {
+            (Some(_), Some(TunnelMode::Udp { .. }), true) => {
                 let mut out = Vec::with_capacity(packet.len() + 4);
                 tunnel::emit_udp_data(p.as_bytes(), &mut out);
-                if let Err(e) = s.send_to(&out, self.home_agent()).await {
+                if let Err(e) = self.send_agent(&out, self.home_agent()).await {
                     debug!(error = %e, "reverse tunnel send");
                 }
             }
@@ -535,8 +562,45 @@ impl Driver {
         let echo = tunnel::echo_request(cfg.home_address, cfg.home_agent, 0x4d49, 1);
         let mut out = Vec::new();
         tunnel::emit_udp_data(&echo, &mut out);
-        if let Some((s, _)) = &self.socket {
-            let _ = s.send_to(&out, self.home_agent()).await;
+        if self.socket.is_some()
+            && let Err(e) = self.send_agent(&out, self.home_agent()).await
+        {
+            debug!(error = %e, "keep-alive not sent");
+        }
+    }
+
+    /// The local port of the registration socket: any, or the ESP-in-UDP
+    /// port when the home agent is reached through the gateway.
+    fn local_port(&self) -> u16 {
+        self.esp.as_ref().map_or(0, |e| e.port)
+    }
+
+    /// Sends `payload` to an agent: directly, or inside ESP to the gateway.
+    async fn send_agent(&mut self, payload: &[u8], dst: SocketAddrV4) -> io::Result<()> {
+        let Some((s, src)) = &self.socket else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        match self.esp.as_mut() {
+            None => s.send_to(payload, dst).await.map(drop),
+            Some(esp) => {
+                let (sealed, gateway) = esp.seal(*src, dst, payload).map_err(io::Error::other)?;
+                s.send_to(sealed, gateway).await.map(drop)
+            }
+        }
+    }
+
+    /// A datagram on the registration socket: as it is, or opened from ESP.
+    async fn received(&mut self, bytes: &mut [u8], from: SocketAddr) {
+        let Some(esp) = self.esp.as_mut() else {
+            self.datagram(bytes, from).await;
+            return;
+        };
+        match esp.open(from, bytes) {
+            Ok((payload, src)) => {
+                let inner = bytes[payload].to_vec();
+                self.datagram(&inner, SocketAddr::V4(src)).await;
+            }
+            Err(why) => debug!(target: "telsec::mn", from = %from, why, "ESP datagram dropped"),
         }
     }
 }

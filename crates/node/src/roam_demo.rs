@@ -318,6 +318,7 @@ pub async fn run(
             interface: None,
             address_poll: Duration::from_secs(1),
             reverse_rule: None,
+            esp: None,
         },
         ev_tx,
     )

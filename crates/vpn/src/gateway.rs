@@ -22,11 +22,11 @@
 //!   registration came from.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::ops::Range;
 use std::time::Instant;
 
-use telsec_esp::udp_encap::{self, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4Outer, PayloadKind};
+use telsec_esp::udp_encap::{self, IPPROTO_UDP, PayloadKind};
 use telsec_esp::{Sad, SecurityAssociation};
 
 use crate::receiver::{SiuOutcome, SiuReceiver};
@@ -343,39 +343,17 @@ impl Gateway {
         update: &SecurityInfoUpdate,
         out: &mut [u8],
     ) -> Option<(usize, SocketAddr)> {
-        let mut inner = [0u8; INNER_MAX];
-        let udp_len = udp_encap::UDP_HEADER_LEN + update.reply.len();
-        let total = IPV4_HEADER_LEN + udp_len;
-        let packet = inner.get_mut(..total)?;
         self.ident = self.ident.wrapping_add(1);
-        Ipv4Outer {
-            src: self.home_agent,
-            dst: update.new_coa,
-            protocol: IPPROTO_UDP,
-            ident: self.ident,
-            ttl: 64,
-        }
-        .emit(packet, udp_len)
-        .ok()?;
-        let segment = &mut packet[IPV4_HEADER_LEN..];
-        udp_encap::emit_udp_header(
-            segment,
-            REGISTRATION_PORT,
-            tunnel.registration_port,
-            update.reply.len(),
+        let mut inner = Vec::with_capacity(INNER_MAX);
+        crate::inner::emit_udp(
+            SocketAddrV4::new(self.home_agent, REGISTRATION_PORT),
+            SocketAddrV4::new(update.new_coa, tunnel.registration_port),
+            self.ident,
+            &update.reply,
+            &mut inner,
         )
         .ok()?;
-        segment[udp_encap::UDP_HEADER_LEN..].copy_from_slice(&update.reply);
-        let sum = udp_encap::udp_checksum(
-            IpAddr::V4(self.home_agent),
-            IpAddr::V4(update.new_coa),
-            segment,
-        );
-        segment[6..8].copy_from_slice(&sum.to_be_bytes());
-        let sealed = self
-            .sad
-            .seal(now, tunnel.outbound_spi, &inner[..total], out)
-            .ok()?;
+        let sealed = self.sad.seal(now, tunnel.outbound_spi, &inner, out).ok()?;
         Some((sealed.len, sealed.peer))
     }
 }

@@ -54,6 +54,7 @@ pub mod auth;
 pub mod error;
 pub mod gateway;
 pub mod ha_link;
+pub mod inner;
 pub mod keys;
 pub mod node;
 pub mod receiver;
