@@ -650,21 +650,32 @@ impl SecurityAssociation {
         let high = self.esn.then_some((seq >> 32) as u32);
         let plain = match self.key.open_in_place(packet, high) {
             Ok(p) => p,
-            Err(Error::IcvMismatch) => {
-                self.stats.icv_failures += 1;
-                return Err(Error::IcvMismatch);
-            }
-            Err(e) => {
-                // Authentic but with a bad trailer: still mark it so it
-                // cannot be replayed, then drop it.
-                if let SeqState::Inbound(window) = &mut self.seq {
-                    window.accept(seq)?;
-                }
-                self.stats.policy_drops += 1;
-                return Err(e);
-            }
+            Err(e) => return Err(self.open_failed(seq, e)),
         };
         self.inbound_finish(seq, rekey_due, plain, packet)
+    }
+
+    /// Accounts for a failed decryption of sequence number `seq`: a bad
+    /// ICV is counted and changes nothing; a too-small buffer is the
+    /// caller's; an authentic packet with a bad trailer is still marked in
+    /// the window, so it cannot be replayed, then dropped.
+    fn open_failed(&mut self, seq: u64, e: Error) -> Error {
+        match e {
+            Error::IcvMismatch => {
+                self.stats.icv_failures += 1;
+                e
+            }
+            Error::BufferTooSmall { .. } => e,
+            e => {
+                if let SeqState::Inbound(window) = &mut self.seq
+                    && let Err(w) = window.accept(seq)
+                {
+                    return w;
+                }
+                self.stats.policy_drops += 1;
+                e
+            }
+        }
     }
 
     /// Like [`Self::open_in_place`] but decrypts into `out` (at least
@@ -683,18 +694,7 @@ impl SecurityAssociation {
         let high = self.esn.then_some((seq >> 32) as u32);
         let plain = match self.key.open_into(packet, high, out) {
             Ok(p) => p,
-            Err(Error::IcvMismatch) => {
-                self.stats.icv_failures += 1;
-                return Err(Error::IcvMismatch);
-            }
-            Err(e @ Error::BufferTooSmall { .. }) => return Err(e),
-            Err(e) => {
-                if let SeqState::Inbound(window) = &mut self.seq {
-                    window.accept(seq)?;
-                }
-                self.stats.policy_drops += 1;
-                return Err(e);
-            }
+            Err(e) => return Err(self.open_failed(seq, e)),
         };
         self.inbound_finish(seq, rekey_due, plain, out)
     }
