@@ -11,6 +11,7 @@ mod demo_cmd;
 mod dns_cmd;
 mod exit;
 mod fa_cmd;
+mod gw_cmd;
 mod ha_bench;
 mod ha_cmd;
 mod hex_arg;
@@ -81,6 +82,20 @@ enum Command {
     /// RFC 3519 UDP tunnels delivered to visitors, reverse tunnelling (RFC 3024). `telsec fa
     /// visitors` prints the visitor list as JSON.
     Fa(fa_cmd::FaArgs),
+    /// The VPN gateway (seed 002): ESP tunnels to mobile nodes, moved only by the home agent.
+    ///
+    /// Mobile nodes run Mobile IP inside an IPsec ESP tunnel (ESP in UDP, RFC 3948) to this
+    /// gateway, which guards the private network. It accepts a node's packets from any outer
+    /// address, so a registration sent from a new care-of address still reaches the home agent;
+    /// but it points its own SA at the new address only when the home agent's authenticated
+    /// Security Information Update (SIU) says so, and then sends the registration reply the SIU
+    /// carries through the moved SA. Without IKE, each node's SA pair is derived from a secret
+    /// both ends hold.
+    ///
+    /// `telsec gw` (or `telsec gw run`) serves `[gw]` until interrupted and prints one JSON line
+    /// when up; `telsec gw keys` prints the SPIs a node's secret gives, to check them against
+    /// the node.
+    Gw(gw_cmd::GwArgs),
     /// The SMS centre: SMPP 3.4 server for ESMEs and virtual modems for subscribers.
     ///
     /// Reads `[smsc]`: ESME accounts, routes for mobile-originated messages, and one virtual
@@ -123,6 +138,7 @@ fn main() -> ExitCode {
         Command::Ha(args) => ha_cmd::run(args, &config),
         Command::Mn(args) => mn_cmd::run(args, &config),
         Command::Fa(args) => fa_cmd::run(args, &config),
+        Command::Gw(args) => gw_cmd::run(args, &config),
         Command::Smsc(args) => smsc_cmd::run(args, &config),
         Command::Dns(args) => dns_cmd::run(args, &config),
         Command::Up(args) => up_cmd::run(args, &config),

@@ -122,7 +122,7 @@ fn run_node(args: RunArgs, config: &Config) -> anyhow::Result<()> {
         reverse_rule: mn
             .reverse_tunnelling
             .then_some((mn.reverse_rule_table, mn.reverse_rule_priority)),
-        esp: Some(mn.esp.clone()),
+        esp: Some((mn.esp.clone(), config.in_data_dir(&mn.esp.state_file))),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

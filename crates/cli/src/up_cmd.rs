@@ -5,9 +5,14 @@
 //! on loopback, bindings under the data directory) with its key service
 //! when `[ha.keys]` names subscribers, the embedded DNS server of the
 //! operator zone and the home agent's bootstrap service (nodes with only a
-//! SIM get FQDN, home address and Mobile IP key; seed 003). On a fresh machine it creates the data directory, a
-//! key-encryption key file and the home agent's nonce secret, so the first
-//! run needs no set-up at all.
+//! SIM get FQDN, home address and Mobile IP key; seed 003), and the VPN
+//! gateway of seed 002 when `[gw]` asks for it: `enabled = true` always,
+//! `enabled = false` never, and with `enabled` unset as soon as
+//! `[[gw.nodes]]` names a node (a gateway with no node would serve nobody,
+//! and `[gw]` then needs SIU keys, so the bare defaults leave it off). On a
+//! fresh machine it creates the data directory, a key-encryption key file
+//! and the home agent's nonce secret, so the first run needs no set-up at
+//! all.
 
 use clap::Args;
 use telsec_hlr::{Auc, AucConfig, HlrConfig, HlrCore};
@@ -92,7 +97,13 @@ pub fn serve_until_signal(
             (Some(h), _) => start_bootstrap(config, h, None).await?,
             _ => None,
         };
+        let gw = if with_ha && config.gw.runs_in_up() {
+            Some(crate::gw_cmd::start(config).await?)
+        } else {
+            None
+        };
         info!(
+            vpn_gateway = ?gw.as_ref().map(|g| g.local_addrs().outside),
             smpp = ?smsc.as_ref().map(|s| s.local_addr()),
             gsup = %running.local_addr(),
             mobile_ip = ?ha.as_ref().map(|h| h.local_addr()),
@@ -104,6 +115,9 @@ pub fn serve_until_signal(
         );
         wait_for_signal().await;
         info!("stopping");
+        if let Some(g) = gw {
+            g.shutdown().await?;
+        }
         if let Some(b) = bootstrap {
             b.shutdown().await;
         }

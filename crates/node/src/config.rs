@@ -56,6 +56,8 @@ pub struct Config {
     pub dns: crate::dns_setup::DnsSettings,
     /// The SMS centre (SMPP server and virtual modems).
     pub smsc: crate::smsc_service::SmscSettings,
+    /// The VPN gateway (seed 002).
+    pub gw: crate::gw_service::GwSettings,
 }
 
 /// The home agent's key service (keys by secured SMS, seed 000).
@@ -380,6 +382,7 @@ impl Default for Config {
             fa: crate::fa_service::FaSettings::default(),
             dns: crate::dns_setup::DnsSettings::default(),
             smsc: crate::smsc_service::SmscSettings::default(),
+            gw: crate::gw_service::GwSettings::default(),
         }
     }
 }
@@ -479,6 +482,13 @@ impl Config {
                     fa.address
                 )));
             }
+        }
+        // `[gw]` is checked when something would run it; `telsec gw`
+        // checks it in any case.
+        if self.gw.runs_in_up() {
+            self.gw
+                .validate()
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         }
         for mn in &self.ha.mobile_nodes {
             if mn.spi < 256 {
@@ -662,8 +672,10 @@ reverse_rule_priority = 1000
 {mn_bootstrap}
 {mn_esp}
 {fa}
-{dns}"#,
+{dns}
+{gw}"#,
             dns = crate::dns_setup::DnsSettings::documented(),
+            gw = crate::gw_service::GwSettings::documented(),
             fa = crate::fa_service::FaSettings::documented(),
             bootstrap = crate::bootstrap::HaBootstrapSettings::documented(),
             ha_vpn = crate::ha_vpn::HaVpnSettings::documented(),

@@ -6,6 +6,8 @@
 //! - [`kek`]: where the HLR's key-encryption key comes from;
 //! - [`hlr_service`]: GSUP over IPA on TCP, serving [`telsec_hlr::HlrCore`];
 //! - [`gsup_client`]: a GSUP client for any HLR (telsec's or osmo-hlr);
+//! - [`gw_service`]: the VPN gateway of seed 002 (ESP towards mobile nodes,
+//!   outbound SAs moved by the home agent's SIU) around [`telsec_vpn::Gateway`];
 //! - [`ha_service`]: the Mobile IP home agent (registrations, tunnels,
 //!   durable bindings) around [`telsec_mip::ha::HomeAgent`];
 //! - [`ha_setup`]: the home agent built from the configuration;
@@ -29,8 +31,10 @@ pub mod bootstrap_bench;
 pub mod bootstrap_demo;
 pub mod config;
 pub mod dns_setup;
+pub mod esp_sequences;
 pub mod fa_service;
 pub mod gsup_client;
+pub mod gw_service;
 pub mod ha_service;
 pub mod ha_setup;
 pub mod ha_vpn;

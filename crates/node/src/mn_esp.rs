@@ -34,6 +34,10 @@ pub struct MnEspSettings {
     pub port: u16,
     /// Anti-replay window of the inbound SA, packets (32..=4096).
     pub replay_window: u32,
+    /// Reservations of outbound sequence numbers, relative to data_dir:
+    /// the keys are the same after a restart, so a sequence number (the
+    /// AES-GCM IV) must never be sent twice ([`crate::esp_sequences`]).
+    pub state_file: std::path::PathBuf,
 }
 
 impl core::fmt::Debug for MnEspSettings {
@@ -44,6 +48,7 @@ impl core::fmt::Debug for MnEspSettings {
             .field("algorithm", &self.algorithm)
             .field("port", &self.port)
             .field("replay_window", &self.replay_window)
+            .field("state_file", &self.state_file)
             .finish_non_exhaustive()
     }
 }
@@ -57,6 +62,7 @@ impl Default for MnEspSettings {
             algorithm: "aes-128-gcm".to_owned(),
             port: 4500,
             replay_window: 1024,
+            state_file: std::path::PathBuf::from("mn-esp-sequences"),
         }
     }
 }
@@ -77,12 +83,16 @@ secret = ""
 algorithm = "{alg}"
 port = {port}
 replay_window = {win}
+# Outbound sequence reservations (relative to data_dir): no AES-GCM IV is
+# ever sent twice under the derived key, across restarts too.
+state_file = "{sf}"
 "#,
             enabled = d.enabled,
             gw = d.gateway,
             alg = d.algorithm,
             port = d.port,
             win = d.replay_window,
+            sf = d.state_file.display(),
         )
     }
 }
@@ -99,6 +109,7 @@ pub struct EspPath {
     ident: u16,
     inner: Vec<u8>,
     sealed: Vec<u8>,
+    book: crate::esp_sequences::SequenceBook,
 }
 
 /// The algorithm of a setting.
@@ -113,15 +124,16 @@ pub fn algorithm(name: &str) -> Option<Algorithm> {
 impl EspPath {
     /// The SA pair of `home` from the settings, the node at `coa` (or
     /// 0.0.0.0 until it has an address); `inner_port` is the UDP port its
-    /// Mobile IP traffic uses inside.
+    /// Mobile IP traffic uses inside; `state` the sequence reservations.
     ///
     /// # Errors
-    /// A setting is unusable; the message names it.
+    /// A setting or the state file is unusable; the message names it.
     pub fn new(
         settings: &MnEspSettings,
         home: Ipv4Addr,
         coa: Option<Ipv4Addr>,
         inner_port: u16,
+        state: &std::path::Path,
     ) -> Result<EspPath, String> {
         let algorithm =
             algorithm(&settings.algorithm).ok_or("mn.esp.algorithm: aes-128-gcm or aes-256-gcm")?;
@@ -131,8 +143,14 @@ impl EspPath {
         let keys = telsec_vpn::derive_esp_keys(&secret, home, *settings.gateway.ip(), algorithm)
             .map_err(|e| format!("mn.esp.secret: {e}"))?;
         let local = IpAddr::V4(coa.unwrap_or(Ipv4Addr::UNSPECIFIED));
+        let up = keys.node_to_gateway.spi;
+        let (book, resume) = crate::esp_sequences::SequenceBook::open(state.to_owned(), &[up])
+            .map_err(|e| format!("mn.esp.state_file: {e}"))?;
         let sa = |spi, direction, material: &[u8]| {
             let mut c = SaConfig::new(spi, direction, algorithm, material, local);
+            if direction == Direction::Outbound {
+                c.initial_sequence = resume.get(&spi).copied().unwrap_or(0);
+            }
             c.local = SocketAddr::new(local, settings.port);
             c.peer = Some(SocketAddr::V4(settings.gateway));
             c.replay_window = settings.replay_window;
@@ -156,6 +174,7 @@ impl EspPath {
             ident: 0,
             inner: Vec::with_capacity(1500),
             sealed: vec![0u8; 2048],
+            book,
         })
     }
 
@@ -184,10 +203,17 @@ impl EspPath {
             &mut self.inner,
         )
         .map_err(|e| e.to_string())?;
+        let now = Instant::now();
         let o = self
             .tunnel
-            .seal(Instant::now(), &self.inner, &mut self.sealed)
+            .seal(now, &self.inner, &mut self.sealed)
             .map_err(|e| e.to_string())?;
+        if self.book.check(now, o.spi, o.seq) != crate::esp_sequences::Verdict::Send {
+            return Err(format!(
+                "sequence number {} is not reserved on disk: not sent",
+                o.seq
+            ));
+        }
         Ok((&self.sealed[..o.len], self.gateway))
     }
 
@@ -214,5 +240,50 @@ impl EspPath {
             range.start + udp.payload.start..range.start + udp.payload.end,
             udp.src,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> MnEspSettings {
+        MnEspSettings {
+            enabled: true,
+            secret: "07".repeat(32),
+            ..MnEspSettings::default()
+        }
+    }
+
+    #[test]
+    fn a_restart_never_reuses_a_sequence_number() {
+        let dir = std::env::temp_dir().join(format!("telsec-mn-esp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let state = dir.join("seq");
+        let home = Ipv4Addr::new(10, 77, 0, 5);
+        let coa = Ipv4Addr::new(192, 0, 2, 7);
+        let ha = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 2), 434);
+        let seq_of =
+            |sealed: &[u8]| u32::from_be_bytes([sealed[4], sealed[5], sealed[6], sealed[7]]);
+        let mut first = EspPath::new(&settings(), home, Some(coa), 434, &state).unwrap();
+        let (sealed, to) = first.seal(coa, ha, b"one").unwrap();
+        assert_eq!(to, settings().gateway);
+        assert_eq!(seq_of(sealed), 1);
+        drop(first);
+        // Same secret, same keys: the restarted node starts after the
+        // reservation the first one wrote.
+        let mut second = EspPath::new(&settings(), home, Some(coa), 434, &state).unwrap();
+        let (sealed, _) = second.seal(coa, ha, b"two").unwrap();
+        assert_eq!(u64::from(seq_of(sealed)), crate::esp_sequences::LEASE + 1);
+        let bad = MnEspSettings {
+            secret: "zz".into(),
+            ..settings()
+        };
+        assert!(
+            EspPath::new(&bad, home, Some(coa), 434, &state)
+                .unwrap_err()
+                .contains("mn.esp.secret")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -60,8 +60,9 @@ pub struct MnParams {
     /// registered with a co-located address ([`crate::home_rule`]); None
     /// leaves routing alone.
     pub reverse_rule: Option<(u32, u32)>,
-    /// Reach the home agent inside ESP through the VPN gateway (seed 002).
-    pub esp: Option<crate::mn_esp::MnEspSettings>,
+    /// Reach the home agent inside ESP through the VPN gateway (seed 002),
+    /// and where its sequence reservations live.
+    pub esp: Option<(crate::mn_esp::MnEspSettings, std::path::PathBuf)>,
 }
 
 /// First wait before a request that could not be sent is tried again:
@@ -136,12 +137,13 @@ pub async fn start(
     events: mpsc::Sender<(u64, Event)>,
 ) -> Result<RunningMn, MnError> {
     let esp = match &params.esp {
-        Some(e) if e.enabled => Some(
+        Some((e, state)) if e.enabled => Some(
             crate::mn_esp::EspPath::new(
                 e,
                 core.config().home_address,
                 params.initial_address,
                 MIP_PORT,
+                state,
             )
             .map_err(MnError::Esp)?,
         ),

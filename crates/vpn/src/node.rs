@@ -19,6 +19,11 @@ pub struct Outgoing {
     pub from: SocketAddr,
     /// The gateway.
     pub to: SocketAddr,
+    /// The SPI of the outbound SA.
+    pub spi: u32,
+    /// The sequence number used (the AES-GCM IV: the caller may have to
+    /// have reserved it, see the node driver's sequence book).
+    pub seq: u64,
 }
 
 /// The node's SA pair.
@@ -65,6 +70,8 @@ impl NodeTunnelEnd {
             len: sealed.len,
             from: self.outbound.local(),
             to: sealed.peer,
+            spi: self.outbound.spi(),
+            seq: sealed.seq,
         })
     }
 
