@@ -130,6 +130,8 @@ pub struct SiuHandled {
 #[derive(Debug)]
 pub struct Gateway {
     home_agent: Ipv4Addr,
+    /// The home agent's registration port (434, RFC 5944 §3.1).
+    ha_port: u16,
     sad: Sad,
     nodes: HashMap<Ipv4Addr, NodeTunnel>,
     by_inbound: HashMap<u32, Ipv4Addr>,
@@ -143,12 +145,21 @@ impl Gateway {
     pub fn new(home_agent: Ipv4Addr, siu: SiuReceiver, max_sas: usize) -> Self {
         Gateway {
             home_agent,
+            ha_port: REGISTRATION_PORT,
             sad: Sad::new(max_sas),
             nodes: HashMap::new(),
             by_inbound: HashMap::new(),
             siu,
             ident: 0,
         }
+    }
+
+    /// The home agent listens on `port` instead of 434 (an unprivileged
+    /// lab): registrations are the UDP datagrams to it there, and replies
+    /// come from it.
+    pub fn with_home_agent_port(mut self, port: u16) -> Self {
+        self.ha_port = port;
+        self
     }
 
     /// Adds a node's bundle; the outbound SA's peer is its care-of address.
@@ -225,7 +236,7 @@ impl Gateway {
         let flow = opened.flow;
         let registration = flow.protocol == IPPROTO_UDP
             && flow.dst == IpAddr::V4(self.home_agent)
-            && flow.dst_port == Some(REGISTRATION_PORT);
+            && flow.dst_port == Some(self.ha_port);
         let own = flow.src == IpAddr::V4(tunnel.coa) || flow.src == IpAddr::V4(tunnel.home);
         if !own && !registration {
             return FromOutside::Dropped(GatewayError::SourceNotNode {
@@ -346,7 +357,7 @@ impl Gateway {
         self.ident = self.ident.wrapping_add(1);
         let mut inner = Vec::with_capacity(INNER_MAX);
         crate::inner::emit_udp(
-            SocketAddrV4::new(self.home_agent, REGISTRATION_PORT),
+            SocketAddrV4::new(self.home_agent, self.ha_port),
             SocketAddrV4::new(update.new_coa, tunnel.registration_port),
             self.ident,
             &update.reply,

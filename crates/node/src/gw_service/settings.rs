@@ -59,6 +59,9 @@ pub struct GwSettings {
     /// The home agent: registrations (UDP 434 to it) are the one inner
     /// packet a node may send from any source address.
     pub home_agent: Ipv4Addr,
+    /// The home agent's registration port (434; another in an
+    /// unprivileged lab, as its `[ha] listen`).
+    pub home_agent_port: u16,
     /// The link towards the private network: a TUN device the kernel
     /// routes the nodes' home addresses into, or the UDP virtual wire.
     pub inside_link: LinkConfig,
@@ -144,6 +147,7 @@ impl Default for GwSettings {
             siu_listen: SocketAddrV4::new(Ipv4Addr::LOCALHOST, SIU_PORT),
             siu_window_secs: telsec_vpn::replay::DEFAULT_WINDOW_SECS,
             home_agent: Ipv4Addr::LOCALHOST,
+            home_agent_port: 434,
             inside_link: LinkConfig::None,
             private_networks: vec!["10.77.0.0/24".to_owned()],
             algorithm: "aes-128-gcm".to_owned(),
@@ -402,7 +406,8 @@ impl GwSettings {
             .map_err(|e| invalid(format!("gw.siu_keys: {e}")))?;
         let gw = self.gateway_address();
         let local = SocketAddr::from((gw, self.outside.port()));
-        let mut core = Gateway::new(self.home_agent, receiver, 2 * self.nodes.len());
+        let mut core = Gateway::new(self.home_agent, receiver, 2 * self.nodes.len())
+            .with_home_agent_port(self.home_agent_port);
         for (i, n) in self.nodes.iter().enumerate() {
             let field = format!("gw.nodes[{i}] ({})", n.home);
             let secret =
@@ -466,6 +471,8 @@ siu_window_secs = {window}
 # The home agent: a registration to it (UDP 434) is the one inner packet a node
 # may send from an address that is not its own (the seed's wildcard).
 home_agent = "{ha}"
+# Its registration port: 434, or its [ha] listen port in an unprivileged lab.
+home_agent_port = {ha_port}
 # The link into the private network: {{ kind = "none" }}, a TUN device the
 # kernel routes the nodes' home addresses into,
 # {{ kind = "tun", name = "tsgw0", address = "10.77.0.254", prefix_len = 24 }},
@@ -503,6 +510,7 @@ state_file = "{state}"
             siu = d.siu_listen,
             window = d.siu_window_secs,
             ha = d.home_agent,
+            ha_port = d.home_agent_port,
             net = d.private_networks.join("\", \""),
             alg = d.algorithm,
             replay = d.replay_window,
