@@ -13,7 +13,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use telsec_esp::udp_encap::{self, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4Outer};
 use telsec_esp::{Algorithm, Direction, SaConfig, SecurityAssociation};
 use telsec_node::esp_sequences::LEASE;
 use telsec_node::gw_service::{self, GwNode, GwSettings, GwSiuKey, RunningGw};
@@ -45,23 +44,17 @@ fn ntp_now() -> u64 {
     (secs << 32) | frac
 }
 
-/// An IPv4/UDP packet.
+/// An IPv4/UDP packet (checksums computed).
 fn udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let udp_len = udp_encap::UDP_HEADER_LEN + payload.len();
-    let mut p = vec![0u8; IPV4_HEADER_LEN + udp_len];
-    Ipv4Outer {
-        src,
-        dst,
-        protocol: IPPROTO_UDP,
-        ident: 7,
-        ttl: 64,
-    }
-    .emit(&mut p, udp_len)
+    let mut p = Vec::new();
+    telsec_vpn::inner::emit_udp(
+        SocketAddrV4::new(src, sport),
+        SocketAddrV4::new(dst, dport),
+        7,
+        payload,
+        &mut p,
+    )
     .unwrap();
-    udp_encap::emit_udp_header(&mut p[IPV4_HEADER_LEN..], sport, dport, payload.len()).unwrap();
-    p[IPV4_HEADER_LEN + udp_encap::UDP_HEADER_LEN..].copy_from_slice(payload);
-    let sum = udp_encap::udp_checksum(IpAddr::V4(src), IpAddr::V4(dst), &p[IPV4_HEADER_LEN..]);
-    p[IPV4_HEADER_LEN + 6..IPV4_HEADER_LEN + 8].copy_from_slice(&sum.to_be_bytes());
     p
 }
 

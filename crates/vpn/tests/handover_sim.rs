@@ -7,10 +7,9 @@
 // Test code: a failed step should stop the test where it happened.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Instant;
 
-use telsec_esp::udp_encap::{self, IPPROTO_UDP, IPV4_HEADER_LEN, Ipv4Outer};
 use telsec_esp::{AddrRange, Algorithm, Direction, SaConfig, SecurityAssociation};
 use telsec_vpn::{
     AckStatus, FromInside, FromOutside, Gateway, GatewayError, HaGwKey, HaLink, KeyRing,
@@ -59,23 +58,17 @@ fn keys() -> KeyRing {
     k
 }
 
-/// An IPv4/UDP packet.
+/// An IPv4/UDP packet (checksums computed).
 fn udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let udp_len = udp_encap::UDP_HEADER_LEN + payload.len();
-    let mut p = vec![0u8; IPV4_HEADER_LEN + udp_len];
-    Ipv4Outer {
-        src,
-        dst,
-        protocol: IPPROTO_UDP,
-        ident: 1,
-        ttl: 64,
-    }
-    .emit(&mut p, udp_len)
+    let mut p = Vec::new();
+    telsec_vpn::inner::emit_udp(
+        SocketAddrV4::new(src, sport),
+        SocketAddrV4::new(dst, dport),
+        1,
+        payload,
+        &mut p,
+    )
     .unwrap();
-    udp_encap::emit_udp_header(&mut p[IPV4_HEADER_LEN..], sport, dport, payload.len()).unwrap();
-    p[IPV4_HEADER_LEN + udp_encap::UDP_HEADER_LEN..].copy_from_slice(payload);
-    let sum = udp_encap::udp_checksum(IpAddr::V4(src), IpAddr::V4(dst), &p[IPV4_HEADER_LEN..]);
-    p[IPV4_HEADER_LEN + 6..IPV4_HEADER_LEN + 8].copy_from_slice(&sum.to_be_bytes());
     p
 }
 
